@@ -1,0 +1,305 @@
+//! Settings, read from the environment (names fixed by design.md §2: scripts rely on them).
+//! A bad value stops the start with one line that names the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+/// Where mail goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Printed to the log (the default, so a newcomer sees the verification link in the console).
+    Log,
+    /// `smtp://host:port` (plain) or `smtps://user:pass@host[:port]` (TLS).
+    Smtp(String),
+    /// `file:///folder`: one `.eml` file per mail.
+    Folder(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    /// Base of every link put in an e-mail, without a trailing slash.
+    pub public_url: String,
+    pub secret_key: Vec<u8>,
+    pub mail_transport: MailTransport,
+    pub mail_from: Mailbox,
+    pub first_user_is_admin: bool,
+    pub access_token_ttl: Duration,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("bind_addr", &self.bind_addr)
+            .field("public_url", &self.public_url)
+            .field("mail_transport", &self.mail_transport)
+            .field("first_user_is_admin", &self.first_user_is_admin)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/mentorship.db?mode=rwc";
+const DEFAULT_SECRET_FILE: &str = "data/secret_key";
+const MIN_SECRET_LEN: usize = 32;
+
+/// A configuration error: the variable and what is wrong with its value.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+fn bad(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        name,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads every setting through `lookup` (the environment in production, a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let database_url =
+            lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let is_sqlite = database_url.starts_with("sqlite:");
+        if !is_sqlite
+            && !database_url.starts_with("postgres://")
+            && !database_url.starts_with("postgresql://")
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+
+        let bind_addr = match lookup("BIND_ADDR") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(text) => text.parse().map_err(|_| {
+                bad(
+                    "BIND_ADDR",
+                    format!("{text:?} is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+        };
+
+        let public_url = match lookup("PUBLIC_URL") {
+            None => format!("http://{bind_addr}"),
+            Some(text) => {
+                let parsed = url::Url::parse(&text).map_err(|_| {
+                    bad(
+                        "PUBLIC_URL",
+                        format!("{text:?} is not a URL like https://mentorship.example.org"),
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    return Err(bad(
+                        "PUBLIC_URL",
+                        format!("{text:?} must be an http(s) URL with a host"),
+                    ));
+                }
+                text.trim_end_matches('/').to_owned()
+            }
+        };
+
+        let secret_key = match lookup("SECRET_KEY") {
+            Some(secret) if secret.len() >= MIN_SECRET_LEN => secret.into_bytes(),
+            Some(_) => {
+                return Err(bad(
+                    "SECRET_KEY",
+                    format!("must be at least {MIN_SECRET_LEN} characters long"),
+                ));
+            }
+            // Several PostgreSQL instances must share one key, so it cannot be made up locally.
+            None if !is_sqlite => {
+                return Err(bad(
+                    "SECRET_KEY",
+                    "is required with PostgreSQL (every instance must share it)",
+                ));
+            }
+            None => local_secret().map_err(|e| bad("SECRET_KEY", format!("unset, and {e}")))?,
+        };
+
+        let mail_transport = match lookup("SMTP_URL") {
+            None => MailTransport::Log,
+            Some(text) if text.starts_with("smtp://") || text.starts_with("smtps://") => {
+                url::Url::parse(&text)
+                    .ok()
+                    .filter(|u| u.host().is_some())
+                    .ok_or_else(|| bad("SMTP_URL", "is not a URL like smtp://localhost:25"))?;
+                MailTransport::Smtp(text)
+            }
+            Some(text) if text.starts_with("file://") => {
+                MailTransport::Folder(PathBuf::from(text.trim_start_matches("file://")))
+            }
+            Some(text) if text == "log" => MailTransport::Log,
+            Some(_) => {
+                return Err(bad(
+                    "SMTP_URL",
+                    "must start with smtp://, smtps:// or file://",
+                ));
+            }
+        };
+
+        let mail_from = lookup("MAIL_FROM")
+            .unwrap_or_else(|| "Mentorship System <no-reply@localhost>".to_owned());
+        let mail_from = mail_from.parse().map_err(|_| {
+            bad(
+                "MAIL_FROM",
+                format!("{mail_from:?} is not an address like Name <name@host>"),
+            )
+        })?;
+
+        let first_user_is_admin =
+            match lookup("FIRST_USER_IS_ADMIN").map(|v| v.to_ascii_lowercase()) {
+                None => false,
+                Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
+                Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
+                Some(v) => {
+                    return Err(bad(
+                        "FIRST_USER_IS_ADMIN",
+                        format!("{v:?} is not true or false"),
+                    ));
+                }
+            };
+
+        let access_token_ttl = match lookup("ACCESS_TOKEN_TTL") {
+            None => Duration::from_secs(15 * 60),
+            Some(text) => parse_duration(&text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    bad(
+                        "ACCESS_TOKEN_TTL",
+                        format!("{text:?} is not a duration like 15m, 12h or 7d"),
+                    )
+                })?,
+        };
+
+        let log_format = match lookup("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(bad(
+                    "LOG_FORMAT",
+                    format!("{other:?} is not pretty or json"),
+                ));
+            }
+        };
+
+        Ok(Config {
+            database_url,
+            bind_addr,
+            public_url,
+            secret_key,
+            mail_transport,
+            mail_from,
+            first_user_is_admin,
+            access_token_ttl,
+            log_format,
+        })
+    }
+}
+
+/// `90`, `90s`, `15m`, `12h`, `7d`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value.checked_mul(60)?,
+        "h" => value.checked_mul(3600)?,
+        "d" => value.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+/// The development secret: generated once and kept in `./data/secret_key`, so tokens survive
+/// a restart without any setup.
+fn local_secret() -> std::io::Result<Vec<u8>> {
+    let path = std::path::Path::new(DEFAULT_SECRET_FILE);
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        if existing.trim().len() >= MIN_SECRET_LEN {
+            return Ok(existing.trim().as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    let secret = crate::security::random_token();
+    std::fs::write(path, &secret)?;
+    Ok(secret.into_bytes())
+}
+
+/// The URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const SECRET: (&str, &str) = ("SECRET_KEY", "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = config(&[SECRET, ("BIND_ADDR", "nowhere")]).err().unwrap();
+        assert_eq!(err.name, "BIND_ADDR");
+        let err = config(&[SECRET, ("ACCESS_TOKEN_TTL", "soon")])
+            .err()
+            .unwrap();
+        assert_eq!(err.name, "ACCESS_TOKEN_TTL");
+        let err = config(&[("DATABASE_URL", "postgres://x@localhost/db")])
+            .err()
+            .unwrap();
+        assert_eq!(err.name, "SECRET_KEY");
+    }
+
+    #[test]
+    fn defaults_follow_the_bind_address() {
+        let cfg = config(&[
+            SECRET,
+            ("BIND_ADDR", "0.0.0.0:9000"),
+            ("ACCESS_TOKEN_TTL", "7d"),
+        ])
+        .unwrap();
+        assert_eq!(cfg.public_url, "http://0.0.0.0:9000");
+        assert_eq!(cfg.access_token_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(cfg.mail_transport, MailTransport::Log);
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure types and rules: no I/O.
+
+pub mod clock;
+pub mod messages;
+pub mod users;

@@ -1,0 +1,135 @@
+//! Scheduled jobs: every instance computes the schedule, and only the one whose insert of
+//! (job, tick) into `job_runs` succeeds runs that tick (design.md §5). The job bodies are
+//! set-based, batched and idempotent, so a manual re-run is harmless.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::domain::clock::Timestamp;
+use crate::store;
+
+/// Accounts still unverified this long after registering are deleted.
+pub const UNVERIFIED_ACCOUNT_LIFETIME_SECS: f64 = 30.0 * 86_400.0;
+/// Rows changed per transaction, so no job holds a long lock.
+const BATCH: i64 = 500;
+
+/// The jobs, their CLI names and their schedules (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Complete ACCEPTED relations whose end date has passed: daily at 23:59.
+    CompleteRelations,
+    /// Delete accounts never verified, 30 days after registering: monthly.
+    DeleteUnverifiedUsers,
+}
+
+impl Job {
+    pub const ALL: [Job; 2] = [Job::CompleteRelations, Job::DeleteUnverifiedUsers];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::CompleteRelations => "complete-relations",
+            Job::DeleteUnverifiedUsers => "delete-unverified-users",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Job> {
+        Job::ALL.into_iter().find(|job| job.name() == name)
+    }
+
+    /// Cron expressions with seconds, as the reference schedules them.
+    fn schedule(self) -> cron::Schedule {
+        let expression = match self {
+            Job::CompleteRelations => "0 59 23 * * *",
+            Job::DeleteUnverifiedUsers => "0 0 0 1 * *",
+        };
+        cron::Schedule::from_str(expression).expect("valid cron expression")
+    }
+
+    /// Runs the job once as if the clock read `now`; returns how many rows it changed.
+    pub async fn run(self, state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
+        match self {
+            Job::CompleteRelations => {
+                crate::services::relations::complete_expired(state, now).await
+            }
+            Job::DeleteUnverifiedUsers => delete_unverified_users(state, now).await,
+        }
+    }
+}
+
+/// Deletes accounts never verified within 30 days, in batches. Their pending requests go with
+/// them, so nothing dangles.
+async fn delete_unverified_users(state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
+    let cutoff = now - UNVERIFIED_ACCOUNT_LIFETIME_SECS;
+    let mut deleted = 0;
+    loop {
+        let mut tx = state.db.begin().await?;
+        let ids = store::users::unverified_before(&mut tx, cutoff, BATCH).await?;
+        if ids.is_empty() {
+            break;
+        }
+        let count = store::users::delete_unverified(&mut tx, &ids).await?;
+        tx.commit().await?;
+        deleted += count;
+        if (ids.len() as i64) < BATCH {
+            break;
+        }
+    }
+    tracing::info!(deleted, "deleted accounts never verified");
+    Ok(deleted)
+}
+
+/// Runs the schedule until shutdown. Each tick runs on one instance only.
+pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let now = state.clock.now();
+        let now_dt = DateTime::<Utc>::from_timestamp_micros((now * 1e6) as i64).unwrap_or_default();
+        let next = Job::ALL
+            .into_iter()
+            .filter_map(|job| job.schedule().after(&now_dt).next().map(|at| (job, at)))
+            .min_by_key(|(_, at)| *at);
+        let Some((job, at)) = next else { return };
+        let wait = (at - now_dt).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        run_tick(&state, job, at.timestamp() as f64).await;
+    }
+}
+
+/// Claims the tick and runs the job if this instance won the claim.
+pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
+    match store::jobs::claim_tick(&state.db, job.name(), tick, state.clock.now()).await {
+        Ok(true) => {}
+        Ok(false) => return false,
+        Err(err) => {
+            tracing::warn!(job = job.name(), error = %err, "could not claim a job tick");
+            return false;
+        }
+    }
+    let started = std::time::Instant::now();
+    match job.run(state, tick).await {
+        Ok(affected) => {
+            tracing::info!(
+                job = job.name(),
+                affected,
+                seconds = started.elapsed().as_secs_f64(),
+                "job finished"
+            );
+            let _ = store::jobs::finish_tick(
+                &state.db,
+                job.name(),
+                tick,
+                state.clock.now(),
+                affected as i64,
+            )
+            .await;
+        }
+        Err(err) => tracing::error!(job = job.name(), error = format!("{err:#}"), "job failed"),
+    }
+    true
+}

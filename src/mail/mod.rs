@@ -1,0 +1,48 @@
+//! E-mail: templates rendered into the outbox inside the caller's transaction, and a delivery
+//! worker that sends them (design.md §4). A request never talks to the mail server.
+
+pub mod templates;
+pub mod worker;
+
+use serde::Serialize;
+
+use crate::domain::clock::Timestamp;
+use crate::store::{self, Tx};
+
+/// Renders `template` for `recipient` and queues it in `tx`, so the mail exists if and only if
+/// the change it reports is committed.
+pub async fn queue(
+    tx: &mut Tx,
+    template: &str,
+    recipient: &str,
+    context: impl Serialize,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    queue_with_calendar(tx, template, recipient, context, None, now).await
+}
+
+/// As [`queue`], with an iCalendar attachment.
+pub async fn queue_with_calendar(
+    tx: &mut Tx,
+    template: &str,
+    recipient: &str,
+    context: impl Serialize,
+    calendar: Option<&str>,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let rendered = templates::render(template, context)?;
+    store::outbox::enqueue(
+        tx,
+        &store::outbox::NewMail {
+            template,
+            recipient,
+            subject: &rendered.subject,
+            body_text: &rendered.text,
+            body_html: &rendered.html,
+            calendar,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}

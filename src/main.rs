@@ -1,0 +1,200 @@
+//! The `mentorship` command: serve (default), migrate, jobs, admin, openapi.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mentorship::app::{self, AppState, ServeOptions};
+use mentorship::config::{Config, LogFormat};
+use mentorship::domain::clock::{Clock, parse_rfc3339};
+use mentorship::jobs::Job;
+use mentorship::store::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "mentorship",
+    version,
+    about = "A mentorship program server (SQLite or PostgreSQL)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve HTTP and run the mail worker and the scheduler (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Scheduled jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Admin accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run one job once: complete-relations or delete-unverified-users.
+    Run {
+        name: String,
+        /// Run as if the clock read this RFC 3339 time (default: now).
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make a user an admin, by username or e-mail.
+    Grant { who: String },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        let spec = mentorship::http::docs::openapi_document();
+        println!("{}", spec.to_pretty_json().expect("the spec serializes"));
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::Run { name, now },
+        } => {
+            let job = Job::from_name(&name).with_context(|| {
+                format!("unknown job {name:?}: use complete-relations or delete-unverified-users")
+            })?;
+            let clock = match now {
+                None => Clock::system(),
+                Some(text) => Clock::manual(
+                    parse_rfc3339(&text)
+                        .with_context(|| format!("--now {text:?} is not an RFC 3339 time"))?,
+                ),
+            };
+            let state = connect(config, clock.clone()).await?;
+            let changed = job.run(&state, clock.now()).await?;
+            deliver_queued_mail(&state).await;
+            println!("{}: {changed} rows changed", job.name());
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::Grant { who },
+        } => {
+            let state = connect(config, Clock::system()).await?;
+            let user = mentorship::services::admin::grant_by_operator(&state, &who).await?;
+            println!("{} ({}) is now an admin", user.username, user.email);
+            Ok(())
+        }
+        Command::Openapi => Ok(()),
+    }
+}
+
+async fn connect(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url, 4).await?;
+    db.migrate().await?;
+    Ok(AppState::new(db, config, clock))
+}
+
+/// A one-off job queues mail like any request; a running server would deliver it, but a
+/// command run alone should not leave it waiting, so try once now (failures stay queued).
+async fn deliver_queued_mail(state: &AppState) {
+    let Ok(transport) =
+        mentorship::mail::worker::Transport::from_config(&state.config.mail_transport)
+    else {
+        return;
+    };
+    let worker = mentorship::mail::worker::Worker {
+        db: state.db.clone(),
+        transport,
+        from: state.config.mail_from.clone(),
+        clock: state.clock.clone(),
+        wake: state.mail_wake.clone(),
+    };
+    while let Ok(n) = worker.deliver_due().await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = app::start(config, ServeOptions::default()).await?;
+    tracing::info!(
+        address = %server.addr,
+        public_url = %server.state.config.public_url,
+        "listening; API docs at {}/docs",
+        server.state.config.public_url
+    );
+    shutdown_signal().await;
+    server.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

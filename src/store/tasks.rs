@@ -1,0 +1,1 @@
+//! Queries on `tasks` and `task_comments`.

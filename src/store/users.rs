@@ -1,0 +1,391 @@
+//! Queries on `users`.
+
+use super::{Db, Tx, with_db, with_tx};
+use crate::domain::clock::Timestamp;
+use crate::domain::users::ProfileUpdate;
+
+/// A whole `users` row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub registration_date: f64,
+    pub terms_and_conditions_checked: bool,
+    pub is_admin: bool,
+    pub is_email_verified: bool,
+    pub email_verification_date: Option<f64>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub occupation: Option<String>,
+    pub organization: Option<String>,
+    pub slack_username: Option<String>,
+    pub social_media_links: Option<String>,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub resume_url: Option<String>,
+    pub photo_url: Option<String>,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+}
+
+/// What other members may see of a user, with `is_available` computed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublicUserRow {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub slack_username: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub occupation: Option<String>,
+    pub organization: Option<String>,
+    pub interests: Option<String>,
+    pub skills: Option<String>,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+    pub is_available: bool,
+    pub registration_date: f64,
+    pub is_email_verified: bool,
+}
+
+const PUBLIC_COLUMNS: &str = "u.id, u.username, u.name, u.slack_username, u.bio, u.location, \
+    u.occupation, u.organization, u.interests, u.skills, u.need_mentoring, u.available_to_mentor, \
+    (cr.user_id IS NULL AND (u.need_mentoring OR u.available_to_mentor)) AS is_available, \
+    u.registration_date, u.is_email_verified";
+
+pub struct NewUserRecord<'a> {
+    pub name: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub registration_date: Timestamp,
+    pub is_admin: bool,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+}
+
+pub async fn insert(tx: &mut Tx, user: &NewUserRecord<'_>) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "INSERT INTO users (name, username, email, password_hash, registration_date,
+             terms_and_conditions_checked, is_admin, need_mentoring, available_to_mentor)
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING id"
+    )
+    .bind(user.name)
+    .bind(user.username)
+    .bind(user.email)
+    .bind(user.password_hash)
+    .bind(user.registration_date)
+    .bind(user.is_admin)
+    .bind(user.need_mentoring)
+    .bind(user.available_to_mentor)
+    .fetch_one(c)
+    .await)
+}
+
+pub async fn any_exists(tx: &mut Tx) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) AS t"
+    )
+    .fetch_one(c)
+    .await)
+    .map(|n| n > 0)
+}
+
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Reads a user inside a transaction, locking the row on PostgreSQL (SQLite's write
+/// transaction already excludes other writers).
+pub async fn lock_by_id(tx: &mut Tx, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = if tx.is_postgres() {
+        "SELECT * FROM users WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT * FROM users WHERE id = $1"
+    };
+    with_tx!(tx, |c| sqlx::query_as::<_, UserRow>(sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await)
+}
+
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE lower(email) = lower($1)"
+    )
+    .bind(email)
+    .fetch_optional(c)
+    .await)
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE lower(username) = lower($1)"
+    )
+    .bind(username)
+    .fetch_optional(c)
+    .await)
+}
+
+pub async fn username_taken_by_other(
+    db: &Db,
+    username: &str,
+    me: i64,
+) -> Result<bool, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE lower(username) = lower($1) AND id <> $2"
+    )
+    .bind(username)
+    .bind(me)
+    .fetch_one(c)
+    .await)
+    .map(|n| n > 0)
+}
+
+pub async fn set_verified(tx: &mut Tx, id: i64, now: Timestamp) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET is_email_verified = TRUE, email_verification_date = $2
+         WHERE id = $1 AND NOT is_email_verified"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+pub async fn set_password_hash(tx: &mut Tx, id: i64, hash: &str) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET password_hash = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(hash)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Replaces a hash only if it is still the one that was verified (a concurrent password change wins).
+pub async fn upgrade_password_hash(
+    db: &Db,
+    id: i64,
+    old: &str,
+    new: &str,
+) -> Result<u64, sqlx::Error> {
+    with_db!(db, |c| sqlx::query(
+        "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2"
+    )
+    .bind(id)
+    .bind(old)
+    .bind(new)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Applies a validated profile change in one statement: each optional field is either kept
+/// (`$n` false) or set to the given value, which may be NULL.
+pub async fn update_profile(
+    tx: &mut Tx,
+    id: i64,
+    update: &ProfileUpdate,
+) -> Result<u64, sqlx::Error> {
+    let text = |field: &str| -> (bool, Option<String>) {
+        update
+            .texts
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, value)| (true, value.clone()))
+            .unwrap_or((false, None))
+    };
+    let (set_bio, bio) = text("bio");
+    let (set_location, location) = text("location");
+    let (set_occupation, occupation) = text("occupation");
+    let (set_organization, organization) = text("organization");
+    let (set_slack, slack) = text("slack_username");
+    let (set_social, social) = text("social_media_links");
+    let (set_skills, skills) = text("skills");
+    let (set_interests, interests) = text("interests");
+    let (set_resume, resume) = text("resume_url");
+    let (set_photo, photo) = text("photo_url");
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET
+            name = COALESCE($2, name),
+            username = COALESCE($3, username),
+            bio = CASE WHEN $4 THEN $5 ELSE bio END,
+            location = CASE WHEN $6 THEN $7 ELSE location END,
+            occupation = CASE WHEN $8 THEN $9 ELSE occupation END,
+            organization = CASE WHEN $10 THEN $11 ELSE organization END,
+            slack_username = CASE WHEN $12 THEN $13 ELSE slack_username END,
+            social_media_links = CASE WHEN $14 THEN $15 ELSE social_media_links END,
+            skills = CASE WHEN $16 THEN $17 ELSE skills END,
+            interests = CASE WHEN $18 THEN $19 ELSE interests END,
+            resume_url = CASE WHEN $20 THEN $21 ELSE resume_url END,
+            photo_url = CASE WHEN $22 THEN $23 ELSE photo_url END,
+            need_mentoring = COALESCE($24, need_mentoring),
+            available_to_mentor = COALESCE($25, available_to_mentor)
+         WHERE id = $1"
+    )
+    .bind(id)
+    .bind(update.name.as_deref())
+    .bind(update.username.as_deref())
+    .bind(set_bio)
+    .bind(bio)
+    .bind(set_location)
+    .bind(location)
+    .bind(set_occupation)
+    .bind(occupation)
+    .bind(set_organization)
+    .bind(organization)
+    .bind(set_slack)
+    .bind(slack)
+    .bind(set_social)
+    .bind(social)
+    .bind(set_skills)
+    .bind(skills)
+    .bind(set_interests)
+    .bind(interests)
+    .bind(set_resume)
+    .bind(resume)
+    .bind(set_photo)
+    .bind(photo)
+    .bind(update.need_mentoring)
+    .bind(update.available_to_mentor)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+pub async fn delete(tx: &mut Tx, id: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
+pub async fn public_by_id(db: &Db, id: i64) -> Result<Option<PublicUserRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
+        sqlx::AssertSqlSafe(format!(
+        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
+         WHERE u.id = $1"
+    ))
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+/// Filters of the member directory.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub exclude_id: i64,
+    pub verified_only: bool,
+    /// Lower-cased text to find in the name or username.
+    pub search: Option<String>,
+    pub need_mentoring: Option<bool>,
+    pub available_to_mentor: Option<bool>,
+}
+
+/// One page of the member directory, ordered by id.
+pub async fn list_public(
+    db: &Db,
+    filter: &UserFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<PublicUserRow>, sqlx::Error> {
+    let pattern = filter.search.as_deref().map(super::like_pattern);
+    with_db!(db, |c| {
+        sqlx::query_as::<_, PublicUserRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
+         WHERE u.id <> $1
+           AND (NOT $2 OR u.is_email_verified)
+           AND ($3 IS NULL OR lower(u.name) LIKE $3 ESCAPE '\\' OR lower(u.username) LIKE $3 ESCAPE '\\')
+           AND ($4 IS NULL OR u.need_mentoring = $4)
+           AND ($5 IS NULL OR u.available_to_mentor = $5)
+         ORDER BY u.id
+         LIMIT $6 OFFSET $7"
+    )))
+    .bind(filter.exclude_id)
+    .bind(filter.verified_only)
+    .bind(pattern)
+    .bind(filter.need_mentoring)
+    .bind(filter.available_to_mentor)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(c)
+    .await
+    })
+}
+
+pub async fn count_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM users WHERE is_admin"
+    )
+    .fetch_one(c)
+    .await)
+}
+
+pub async fn set_admin(tx: &mut Tx, id: i64, is_admin: bool) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE users SET is_admin = $2 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(is_admin)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+pub async fn admins_except(db: &Db, me: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, UserRow>(
+        "SELECT * FROM users WHERE is_admin AND id <> $1 ORDER BY id"
+    )
+    .bind(me)
+    .fetch_all(c)
+    .await)
+}
+
+/// Accounts never verified and registered before `cutoff`, oldest first.
+pub async fn unverified_before(
+    tx: &mut Tx,
+    cutoff: Timestamp,
+    limit: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM users WHERE NOT is_email_verified AND registration_date < $1 ORDER BY registration_date LIMIT $2"
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// Deletes the given never-verified accounts and the pending requests that name them.
+pub async fn delete_unverified(tx: &mut Tx, ids: &[i64]) -> Result<u64, sqlx::Error> {
+    let list = super::id_list(ids);
+    with_tx!(tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM mentorship_relations WHERE state = 1 AND (mentor_id IN ({list}) OR mentee_id IN ({list}))"
+    )))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM users WHERE NOT is_email_verified AND id IN ({list})"
+    )))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
