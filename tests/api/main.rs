@@ -1,1 +1,7 @@
+//! HTTP-level tests: each starts the real server on port 0 against a fresh database, on SQLite
+//! and on PostgreSQL, and reads e-mail from an SMTP server inside the test.
 
+#[allow(dead_code)] // Shared by every area; not each uses every helper.
+mod helpers;
+
+mod accounts;
