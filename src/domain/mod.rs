@@ -2,4 +2,5 @@
 
 pub mod clock;
 pub mod messages;
+pub mod relations;
 pub mod users;

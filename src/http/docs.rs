@@ -8,7 +8,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
 
 /// The document's frame; the paths come from the handlers' annotations.
 pub fn base() -> OpenApi {
@@ -46,13 +45,7 @@ pub fn routes(openapi: OpenApi) -> Router<()> {
 
 /// Builds the spec without a database, for `mentorship openapi`.
 pub fn openapi_document() -> OpenApi {
-    let (_, openapi) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(base())
-        .merge(super::health::routes())
-        .merge(super::accounts::routes())
-        .merge(super::users::routes())
-        .merge(super::admin::routes())
-        .split_for_parts();
-    openapi
+    super::api_routes().split_for_parts().1
 }
 
 /// Escapes text for HTML.

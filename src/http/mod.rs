@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod docs;
 pub mod health;
+pub mod relations;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -36,13 +37,18 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The API's routes and their OpenAPI description, from the same handler annotations.
 pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
-    let (router, openapi) = OpenApiRouter::with_openapi(docs::base())
+    let (router, openapi) = api_routes().split_for_parts();
+    (router.with_state(state), openapi)
+}
+
+/// Every API route, each module contributing its own.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::base())
         .merge(health::routes())
         .merge(accounts::routes())
         .merge(users::routes())
         .merge(admin::routes())
-        .split_for_parts();
-    (router.with_state(state), openapi)
+        .merge(relations::routes())
 }
 
 /// The whole application as one service, ready to serve.

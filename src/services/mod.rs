@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod relations;
+pub mod tasks;
 pub mod users;
 
 use crate::app::AppState;
