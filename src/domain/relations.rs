@@ -64,7 +64,11 @@ pub enum Role {
 /// ACCEPTED -> CANCELLED (either party) | COMPLETED (the job). The checks run in the
 /// reference's order, so the first failing one gives the contract's message and status
 /// (`Err((status, message))`). `Ok(None)` means the relation is deleted.
-pub fn transition(state: RelationState, action: Action, role: Role) -> Result<Option<RelationState>, (u16, Message)> {
+pub fn transition(
+    state: RelationState,
+    action: Action,
+    role: Role,
+) -> Result<Option<RelationState>, (u16, Message)> {
     use RelationState::*;
     match action {
         Action::Accept | Action::Reject => {
@@ -75,8 +79,12 @@ pub fn transition(state: RelationState, action: Action, role: Role) -> Result<Op
             match role {
                 Role::Sender if accept => Err((403, messages::CANT_ACCEPT_MENTOR_REQ_SENT_BY_USER)),
                 Role::Sender => Err((403, messages::USER_CANT_REJECT_REQUEST_SENT_BY_USER)),
-                Role::Uninvolved | Role::System if accept => Err((403, messages::CANT_ACCEPT_UNINVOLVED_MENTOR_RELATION)),
-                Role::Uninvolved | Role::System => Err((403, messages::CANT_REJECT_UNINVOLVED_RELATION_REQUEST)),
+                Role::Uninvolved | Role::System if accept => {
+                    Err((403, messages::CANT_ACCEPT_UNINVOLVED_MENTOR_RELATION))
+                }
+                Role::Uninvolved | Role::System => {
+                    Err((403, messages::CANT_REJECT_UNINVOLVED_RELATION_REQUEST))
+                }
                 Role::Receiver => Ok(Some(if accept { Accepted } else { Rejected })),
             }
         }
@@ -86,7 +94,9 @@ pub fn transition(state: RelationState, action: Action, role: Role) -> Result<Op
             }
             match role {
                 Role::Sender | Role::Receiver => Ok(Some(Cancelled)),
-                Role::Uninvolved | Role::System => Err((403, messages::CANT_CANCEL_UNINVOLVED_REQUEST)),
+                Role::Uninvolved | Role::System => {
+                    Err((403, messages::CANT_CANCEL_UNINVOLVED_REQUEST))
+                }
             }
         }
         Action::Delete => {
@@ -138,7 +148,13 @@ mod tests {
         RelationState::Cancelled,
         RelationState::Completed,
     ];
-    const ACTIONS: [Action; 5] = [Action::Accept, Action::Reject, Action::Cancel, Action::Delete, Action::Complete];
+    const ACTIONS: [Action; 5] = [
+        Action::Accept,
+        Action::Reject,
+        Action::Cancel,
+        Action::Delete,
+        Action::Complete,
+    ];
     const ROLES: [Role; 4] = [Role::Sender, Role::Receiver, Role::Uninvolved, Role::System];
 
     #[test]
@@ -169,7 +185,11 @@ mod tests {
 
     #[test]
     fn no_transition_leaves_a_final_state() {
-        for state in [RelationState::Rejected, RelationState::Cancelled, RelationState::Completed] {
+        for state in [
+            RelationState::Rejected,
+            RelationState::Cancelled,
+            RelationState::Completed,
+        ] {
             for action in ACTIONS {
                 for role in ROLES {
                     assert!(transition(state, action, role).is_err());
@@ -181,9 +201,18 @@ mod tests {
     #[test]
     fn end_dates_must_be_four_to_twenty_four_weeks_away() {
         let now = 1_800_000_000.0;
-        assert_eq!(check_end_date(now - 1.0, now), Err(messages::END_TIME_BEFORE_PRESENT));
-        assert_eq!(check_end_date(now + MIN_DURATION_SECS - 1.0, now), Err(messages::MENTOR_TIME_LESS_THAN_MIN_TIME));
-        assert_eq!(check_end_date(now + MAX_DURATION_SECS + 1.0, now), Err(messages::MENTOR_TIME_GREATER_THAN_MAX_TIME));
+        assert_eq!(
+            check_end_date(now - 1.0, now),
+            Err(messages::END_TIME_BEFORE_PRESENT)
+        );
+        assert_eq!(
+            check_end_date(now + MIN_DURATION_SECS - 1.0, now),
+            Err(messages::MENTOR_TIME_LESS_THAN_MIN_TIME)
+        );
+        assert_eq!(
+            check_end_date(now + MAX_DURATION_SECS + 1.0, now),
+            Err(messages::MENTOR_TIME_GREATER_THAN_MAX_TIME)
+        );
         assert_eq!(check_end_date(1e20, now), Err(messages::INVALID_END_DATE));
         assert!(check_end_date(now + MIN_DURATION_SECS, now).is_ok());
         assert!(check_end_date(now + MAX_DURATION_SECS, now).is_ok());

@@ -8,7 +8,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
 use utoipa_swagger_ui::SwaggerUi;
 
-
 /// The document's frame; the paths come from the handlers' annotations.
 pub fn base() -> OpenApi {
     let mut openapi = OpenApiBuilder::new()

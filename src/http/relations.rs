@@ -68,8 +68,14 @@ impl Relation {
             id: r.id,
             action_user_id: r.action_user_id,
             sent_by_me: r.action_user_id == me,
-            mentor: Party { id: r.mentor_name.as_ref().and(r.mentor_id), name: r.mentor_name },
-            mentee: Party { id: r.mentee_name.as_ref().and(r.mentee_id), name: r.mentee_name },
+            mentor: Party {
+                id: r.mentor_name.as_ref().and(r.mentor_id),
+                name: r.mentor_name,
+            },
+            mentee: Party {
+                id: r.mentee_name.as_ref().and(r.mentee_id),
+                name: r.mentee_name,
+            },
             creation_date: r.creation_date,
             accept_date: r.accept_date,
             start_date: r.start_date,
@@ -96,7 +102,13 @@ pub struct Task {
 
 impl From<TaskRow> for Task {
     fn from(t: TaskRow) -> Task {
-        Task { id: t.id, description: t.description, is_done: t.is_done, created_at: t.created_at, completed_at: t.completed_at }
+        Task {
+            id: t.id,
+            description: t.description,
+            is_done: t.is_done,
+            created_at: t.created_at,
+            completed_at: t.completed_at,
+        }
     }
 }
 
@@ -142,7 +154,11 @@ pub struct SendRequest {
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse, description = "A pending request between the two exists"),
         (status = 413, body = ErrorResponse)))]
-pub async fn send_request(State(state): State<AppState>, user: AuthUser, body: JsonBody) -> Result<Response> {
+pub async fn send_request(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: JsonBody,
+) -> Result<Response> {
     let outcome = relations::send_request(&state, user.id, body.as_ref()).await?;
     Ok(message(StatusCode::CREATED, outcome))
 }
@@ -153,15 +169,28 @@ pub async fn send_request(State(state): State<AppState>, user: AuthUser, body: J
     params(("relation_state" = Option<String>, Query)),
     responses((status = 200, body = Vec<Relation>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn list_relations(State(state): State<AppState>, user: AuthUser, QueryParams(query): QueryParams) -> Result<axum::Json<Vec<Relation>>> {
-    let rows = relations::list(&state, user.id, RelationList::All, query.get("relation_state").map(String::as_str)).await?;
+pub async fn list_relations(
+    State(state): State<AppState>,
+    user: AuthUser,
+    QueryParams(query): QueryParams,
+) -> Result<axum::Json<Vec<Relation>>> {
+    let rows = relations::list(
+        &state,
+        user.id,
+        RelationList::All,
+        query.get("relation_state").map(String::as_str),
+    )
+    .await?;
     Ok(axum::Json(relations(rows, user.id)))
 }
 
 /// Relations whose end date has passed.
 #[utoipa::path(get, path = "/mentorship_relations/past", tag = "Mentorship relations", security(("bearer" = [])),
     responses((status = 200, body = Vec<Relation>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn list_past(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<Relation>>> {
+pub async fn list_past(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<Relation>>> {
     let rows = relations::list(&state, user.id, RelationList::Past, None).await?;
     Ok(axum::Json(relations(rows, user.id)))
 }
@@ -180,7 +209,10 @@ pub async fn get_current(State(state): State<AppState>, user: AuthUser) -> Resul
 /// Pending requests, sent and received, whose end date is still ahead.
 #[utoipa::path(get, path = "/mentorship_relations/pending", tag = "Mentorship relations", security(("bearer" = [])),
     responses((status = 200, body = Vec<Relation>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn list_pending(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<Vec<Relation>>> {
+pub async fn list_pending(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<Relation>>> {
     let rows = relations::list(&state, user.id, RelationList::Pending, None).await?;
     Ok(axum::Json(relations(rows, user.id)))
 }
@@ -190,32 +222,60 @@ pub async fn list_pending(State(state): State<AppState>, user: AuthUser) -> Resu
     params(("relation_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn accept(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>) -> Result<Response> {
-    Ok(message(StatusCode::OK, relations::accept(&state, user.id, id).await?))
+pub async fn accept(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        relations::accept(&state, user.id, id).await?,
+    ))
 }
 
 /// Rejects a request the caller received; the sender is e-mailed.
 #[utoipa::path(put, path = "/mentorship_relation/{relation_id}/reject", tag = "Mentorship relations", security(("bearer" = [])),
     params(("relation_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn reject(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>) -> Result<Response> {
-    Ok(message(StatusCode::OK, relations::reject(&state, user.id, id).await?))
+pub async fn reject(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        relations::reject(&state, user.id, id).await?,
+    ))
 }
 
 /// Cancels the caller's accepted relation; the other party is e-mailed.
 #[utoipa::path(put, path = "/mentorship_relation/{relation_id}/cancel", tag = "Mentorship relations", security(("bearer" = [])),
     params(("relation_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn cancel(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>) -> Result<Response> {
-    Ok(message(StatusCode::OK, relations::cancel(&state, user.id, id).await?))
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        relations::cancel(&state, user.id, id).await?,
+    ))
 }
 
 /// Withdraws a pending request the caller sent.
 #[utoipa::path(delete, path = "/mentorship_relation/{relation_id}", tag = "Mentorship relations", security(("bearer" = [])),
     params(("relation_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn delete_request(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>) -> Result<Response> {
-    Ok(message(StatusCode::OK, relations::delete(&state, user.id, id).await?))
+pub async fn delete_request(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        relations::delete(&state, user.id, id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -230,15 +290,27 @@ pub struct CreateTask {
     params(("relation_id" = i64, Path)),
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn create_task(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>, body: JsonBody) -> Result<Response> {
-    Ok(message(StatusCode::CREATED, tasks::create_task(&state, user.id, id, body.as_ref()).await?))
+pub async fn create_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+    body: JsonBody,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::CREATED,
+        tasks::create_task(&state, user.id, id, body.as_ref()).await?,
+    ))
 }
 
 /// The tasks of a relation, in any state.
 #[utoipa::path(get, path = "/mentorship_relation/{relation_id}/tasks", tag = "Tasks", security(("bearer" = [])),
     params(("relation_id" = i64, Path)),
     responses((status = 200, body = Vec<Task>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, PathParams(id): PathParams<i64>) -> Result<axum::Json<Vec<Task>>> {
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<axum::Json<Vec<Task>>> {
     let rows = tasks::list_tasks(&state, user.id, id).await?;
     Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
 }
@@ -247,8 +319,15 @@ pub async fn list_tasks(State(state): State<AppState>, user: AuthUser, PathParam
 #[utoipa::path(delete, path = "/mentorship_relation/{relation_id}/task/{task_id}", tag = "Tasks", security(("bearer" = [])),
     params(("relation_id" = i64, Path), ("task_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn delete_task(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id)): PathParams<(i64, i64)>) -> Result<Response> {
-    Ok(message(StatusCode::OK, tasks::delete_task(&state, user.id, id, task_id).await?))
+pub async fn delete_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id)): PathParams<(i64, i64)>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        tasks::delete_task(&state, user.id, id, task_id).await?,
+    ))
 }
 
 /// Marks a task done: it becomes an achievement.
@@ -256,8 +335,15 @@ pub async fn delete_task(State(state): State<AppState>, user: AuthUser, PathPara
     params(("relation_id" = i64, Path), ("task_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse, description = "Already done")))]
-pub async fn complete_task(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id)): PathParams<(i64, i64)>) -> Result<Response> {
-    Ok(message(StatusCode::OK, tasks::complete_task(&state, user.id, id, task_id).await?))
+pub async fn complete_task(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id)): PathParams<(i64, i64)>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        tasks::complete_task(&state, user.id, id, task_id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -272,15 +358,27 @@ pub struct CommentRequest {
     security(("bearer" = [])), params(("relation_id" = i64, Path), ("task_id" = i64, Path)),
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn create_comment(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id)): PathParams<(i64, i64)>, body: JsonBody) -> Result<Response> {
-    Ok(message(StatusCode::CREATED, tasks::create_comment(&state, user.id, id, task_id, body.as_ref()).await?))
+pub async fn create_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id)): PathParams<(i64, i64)>,
+    body: JsonBody,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::CREATED,
+        tasks::create_comment(&state, user.id, id, task_id, body.as_ref()).await?,
+    ))
 }
 
 /// The comments of a task, oldest first.
 #[utoipa::path(get, path = "/mentorship_relation/{relation_id}/task/{task_id}/comments", tag = "Task comments", security(("bearer" = [])),
     params(("relation_id" = i64, Path), ("task_id" = i64, Path)),
     responses((status = 200, body = Vec<Comment>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn list_comments(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id)): PathParams<(i64, i64)>) -> Result<axum::Json<Vec<Comment>>> {
+pub async fn list_comments(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id)): PathParams<(i64, i64)>,
+) -> Result<axum::Json<Vec<Comment>>> {
     let rows = tasks::list_comments(&state, user.id, id, task_id).await?;
     Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
 }
@@ -291,16 +389,31 @@ pub async fn list_comments(State(state): State<AppState>, user: AuthUser, PathPa
     params(("relation_id" = i64, Path), ("task_id" = i64, Path), ("comment_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn update_comment(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>, body: JsonBody) -> Result<Response> {
-    Ok(message(StatusCode::OK, tasks::update_comment(&state, user.id, id, task_id, comment_id, body.as_ref()).await?))
+pub async fn update_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>,
+    body: JsonBody,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        tasks::update_comment(&state, user.id, id, task_id, comment_id, body.as_ref()).await?,
+    ))
 }
 
 /// Deletes the caller's comment.
 #[utoipa::path(delete, path = "/mentorship_relation/{relation_id}/task/{task_id}/comment/{comment_id}", tag = "Task comments",
     security(("bearer" = [])), params(("relation_id" = i64, Path), ("task_id" = i64, Path), ("comment_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn delete_comment(State(state): State<AppState>, user: AuthUser, PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>) -> Result<Response> {
-    Ok(message(StatusCode::OK, tasks::delete_comment(&state, user.id, id, task_id, comment_id).await?))
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>,
+) -> Result<Response> {
+    Ok(message(
+        StatusCode::OK,
+        tasks::delete_comment(&state, user.id, id, task_id, comment_id).await?,
+    ))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -318,7 +431,10 @@ pub struct HomeStatistics {
 /// Counts of the caller's relations by state, and their latest achievements.
 #[utoipa::path(get, path = "/home", tag = "Users", security(("bearer" = [])),
     responses((status = 200, body = HomeStatistics), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn home(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<HomeStatistics>> {
+pub async fn home(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<HomeStatistics>> {
     let home = tasks::home(&state, user.id).await?;
     Ok(axum::Json(HomeStatistics {
         name: home.name,
@@ -382,17 +498,26 @@ pub struct DashboardBody {
 /// The caller's relations grouped by role, direction and state, and the tasks of the current one.
 #[utoipa::path(get, path = "/dashboard", tag = "Users", security(("bearer" = [])),
     responses((status = 200, body = DashboardBody), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn dashboard(State(state): State<AppState>, user: AuthUser) -> Result<axum::Json<DashboardBody>> {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<DashboardBody>> {
     let dashboard = tasks::dashboard(&state, user.id).await?;
-    let mut body = DashboardBody { as_mentor: SentReceived::default(), as_mentee: SentReceived::default(), tasks_todo: None, tasks_done: None };
+    let mut body = DashboardBody {
+        as_mentor: SentReceived::default(),
+        as_mentee: SentReceived::default(),
+        tasks_todo: None,
+        tasks_done: None,
+    };
     for r in dashboard.relations {
         let as_mentor = r.mentor_id == Some(user.id);
         let sent = r.action_user_id == user.id;
-        let party = |id: Option<i64>, username: Option<String>, photo_url: Option<String>| DashboardParty {
-            id: username.as_ref().and(id),
-            user_name: username,
-            photo_url,
-        };
+        let party =
+            |id: Option<i64>, username: Option<String>, photo_url: Option<String>| DashboardParty {
+                id: username.as_ref().and(id),
+                user_name: username,
+                photo_url,
+            };
         let state_value = r.state;
         let item = DashboardRelation {
             id: r.id,
@@ -406,8 +531,16 @@ pub async fn dashboard(State(state): State<AppState>, user: AuthUser) -> Result<
             state: state_value,
             notes: r.notes,
         };
-        let role = if as_mentor { &mut body.as_mentor } else { &mut body.as_mentee };
-        let direction = if sent { &mut role.sent } else { &mut role.received };
+        let role = if as_mentor {
+            &mut body.as_mentor
+        } else {
+            &mut body.as_mentee
+        };
+        let direction = if sent {
+            &mut role.sent
+        } else {
+            &mut role.received
+        };
         let bucket = match state_value {
             1 => &mut direction.pending,
             2 => &mut direction.accepted,

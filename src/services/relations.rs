@@ -34,7 +34,9 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
     let body = body.filter(|b| b.is_object()).unwrap_or(&empty);
     let mentor_id = id_field(body, "mentor_id", messages::MENTOR_ID_FIELD_IS_MISSING)?;
     let mentee_id = id_field(body, "mentee_id", messages::MENTEE_ID_FIELD_IS_MISSING)?;
-    let end_date = body.get("end_date").ok_or_else(|| Error::bad_request(messages::END_DATE_FIELD_IS_MISSING))?;
+    let end_date = body
+        .get("end_date")
+        .ok_or_else(|| Error::bad_request(messages::END_DATE_FIELD_IS_MISSING))?;
     let notes = match body.get("notes") {
         None => return Err(Error::bad_request(messages::NOTES_FIELD_IS_MISSING)),
         Some(Value::String(s)) => s.clone(),
@@ -47,7 +49,9 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
     if mentor_id == mentee_id {
         return Err(Error::bad_request(messages::MENTOR_ID_SAME_AS_MENTEE_ID));
     }
-    let end_date = end_date.as_f64().ok_or_else(|| Error::bad_request(messages::INVALID_END_DATE))?;
+    let end_date = end_date
+        .as_f64()
+        .ok_or_else(|| Error::bad_request(messages::INVALID_END_DATE))?;
     let now = state.clock.now();
     check_end_date(end_date, now).map_err(Error::bad_request)?;
     check_max_length("notes", &notes, NOTES_MAX)?;
@@ -56,16 +60,26 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
     let mentor = store::users::lock_by_id(&mut tx, mentor_id.min(mentee_id)).await?;
     let mentee = store::users::lock_by_id(&mut tx, mentor_id.max(mentee_id)).await?;
     // Locked in id order (no deadlock between two opposite requests); put back in role order.
-    let (mentor, mentee) = if mentor_id < mentee_id { (mentor, mentee) } else { (mentee, mentor) };
+    let (mentor, mentee) = if mentor_id < mentee_id {
+        (mentor, mentee)
+    } else {
+        (mentee, mentor)
+    };
     let mentor = mentor.ok_or_else(|| Error::not_found(messages::MENTOR_DOES_NOT_EXIST))?;
     if !mentor.available_to_mentor {
         return Err(Error::bad_request(messages::MENTOR_NOT_AVAILABLE_TO_MENTOR));
     }
     let mentee = mentee.ok_or_else(|| Error::not_found(messages::MENTEE_DOES_NOT_EXIST))?;
     if !mentee.need_mentoring {
-        return Err(Error::bad_request(messages::MENTEE_NOT_AVAIL_TO_BE_MENTORED));
+        return Err(Error::bad_request(
+            messages::MENTEE_NOT_AVAIL_TO_BE_MENTORED,
+        ));
     }
-    let (sender, receiver) = if me == mentor_id { (&mentor, &mentee) } else { (&mentee, &mentor) };
+    let (sender, receiver) = if me == mentor_id {
+        (&mentor, &mentee)
+    } else {
+        (&mentee, &mentor)
+    };
     if !receiver.is_email_verified {
         return Err(Error::bad_request(messages::RECIPIENT_EMAIL_NOT_VERIFIED));
     }
@@ -75,14 +89,29 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
     if store::relations::in_current_relation(&mut tx, mentee_id).await? {
         return Err(Error::bad_request(messages::MENTEE_ALREADY_IN_A_RELATION));
     }
-    let new = store::relations::NewRelation { mentor_id, mentee_id, action_user_id: me, now, end_date, notes: &notes };
-    store::relations::insert(&mut tx, &new).await.map_err(|err| match store::violated_constraint(&err) {
-        Some(name) if name.contains("pending_pair") || name.contains("mentorship_relations.") => {
-            Error::conflict(messages::PENDING_REQUEST_ALREADY_EXISTS)
-        }
-        _ => Error::from(err),
-    })?;
-    let role_phrase = if me == mentor_id { "to be your mentor" } else { "you to be their mentor" };
+    let new = store::relations::NewRelation {
+        mentor_id,
+        mentee_id,
+        action_user_id: me,
+        now,
+        end_date,
+        notes: &notes,
+    };
+    store::relations::insert(&mut tx, &new).await.map_err(
+        |err| match store::violated_constraint(&err) {
+            Some(name)
+                if name.contains("pending_pair") || name.contains("mentorship_relations.") =>
+            {
+                Error::conflict(messages::PENDING_REQUEST_ALREADY_EXISTS)
+            }
+            _ => Error::from(err),
+        },
+    )?;
+    let role_phrase = if me == mentor_id {
+        "to be your mentor"
+    } else {
+        "you to be their mentor"
+    };
     let context = serde_json::json!({
         "name": receiver.name, "sender": sender.name, "role_phrase": role_phrase,
         "end_date": day_month_year(end_date), "notes": notes,
@@ -99,14 +128,20 @@ pub enum RelationList {
     Pending,
 }
 
-pub async fn list(state: &AppState, me: i64, which: RelationList, relation_state: Option<&str>) -> Result<Vec<RelationRow>> {
+pub async fn list(
+    state: &AppState,
+    me: i64,
+    which: RelationList,
+    relation_state: Option<&str>,
+) -> Result<Vec<RelationRow>> {
     require_verified_user(state, me).await?;
     let now = state.clock.now();
     let scope = match which {
         RelationList::All => match relation_state.map(str::trim).filter(|s| !s.is_empty()) {
             None => RelationScope::All(None),
             Some(name) => {
-                let wanted = RelationState::from_name(name).ok_or_else(|| Error::bad_request(messages::INVALID_RELATION_STATE))?;
+                let wanted = RelationState::from_name(name)
+                    .ok_or_else(|| Error::bad_request(messages::INVALID_RELATION_STATE))?;
                 RelationScope::All(Some(wanted as i64))
             }
         },
@@ -133,20 +168,34 @@ fn role_of(relation: &RelationRow, me: i64) -> Role {
 }
 
 /// Loads a relation for an action and runs the state machine on it.
-async fn prepare(state: &AppState, tx: &mut Tx, me: i64, relation_id: i64, action: Action) -> Result<(RelationRow, Option<RelationState>)> {
+async fn prepare(
+    state: &AppState,
+    tx: &mut Tx,
+    me: i64,
+    relation_id: i64,
+    action: Action,
+) -> Result<(RelationRow, Option<RelationState>)> {
     let relation = store::relations::find(tx, relation_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_REQUEST_DOES_NOT_EXIST))?;
     let current = RelationState::from_i64(relation.state).unwrap_or(RelationState::Completed);
-    let next = transition(current, action, role_of(&relation, me)).map_err(|(status, message)| {
-        Error::new(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN), message)
-    })?;
+    let next =
+        transition(current, action, role_of(&relation, me)).map_err(|(status, message)| {
+            Error::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN),
+                message,
+            )
+        })?;
     let _ = state;
     Ok((relation, next))
 }
 
 fn other_party(relation: &RelationRow, me: i64) -> Option<i64> {
-    if relation.mentor_id == Some(me) { relation.mentee_id } else { relation.mentor_id }
+    if relation.mentor_id == Some(me) {
+        relation.mentee_id
+    } else {
+        relation.mentor_id
+    }
 }
 
 /// `PUT /mentorship_relation/<id>/accept`. Two racing accepts that would put one user in two
@@ -155,7 +204,9 @@ fn other_party(relation: &RelationRow, me: i64) -> Option<i64> {
 pub async fn accept(state: &AppState, me: i64, relation_id: i64) -> Result<Message> {
     require_verified_user(state, me).await?;
     match try_accept(state, me, relation_id).await {
-        Err(Error::Unexpected(err)) if is_current_relation_conflict(&err) => try_accept(state, me, relation_id).await,
+        Err(Error::Unexpected(err)) if is_current_relation_conflict(&err) => {
+            try_accept(state, me, relation_id).await
+        }
         other => other,
     }
 }
@@ -174,10 +225,14 @@ async fn try_accept(state: &AppState, me: i64, relation_id: i64) -> Result<Messa
     let mut tx = state.db.begin().await?;
     let (relation, _) = prepare(state, &mut tx, me, relation_id, Action::Accept).await?;
     if store::relations::in_current_relation(&mut tx, me).await? {
-        return Err(Error::forbidden(messages::USER_IS_INVOLVED_IN_A_MENTORSHIP_RELATION));
+        return Err(Error::forbidden(
+            messages::USER_IS_INVOLVED_IN_A_MENTORSHIP_RELATION,
+        ));
     }
     let (Some(mentor_id), Some(mentee_id)) = (relation.mentor_id, relation.mentee_id) else {
-        return Err(Error::not_found(messages::MENTORSHIP_RELATION_REQUEST_DOES_NOT_EXIST));
+        return Err(Error::not_found(
+            messages::MENTORSHIP_RELATION_REQUEST_DOES_NOT_EXIST,
+        ));
     };
     if mentor_id == me && store::relations::in_current_relation(&mut tx, mentee_id).await? {
         return Err(Error::bad_request(messages::MENTEE_ALREADY_IN_A_RELATION));
@@ -185,20 +240,32 @@ async fn try_accept(state: &AppState, me: i64, relation_id: i64) -> Result<Messa
     if mentee_id == me && store::relations::in_current_relation(&mut tx, mentor_id).await? {
         return Err(Error::bad_request(messages::MENTOR_ALREADY_IN_A_RELATION));
     }
-    store::relations::accept(&mut tx, relation_id, mentor_id, mentee_id, now).await.map_err(|err| {
-        Error::Unexpected(anyhow::Error::new(err).context("accepting a relation"))
-    })?;
+    store::relations::accept(&mut tx, relation_id, mentor_id, mentee_id, now)
+        .await
+        .map_err(|err| {
+            Error::Unexpected(anyhow::Error::new(err).context("accepting a relation"))
+        })?;
     notify(&mut tx, &relation, me, "relation_accepted", now).await?;
     state.commit_with_mail(tx).await?;
     Ok(messages::MENTORSHIP_RELATION_WAS_ACCEPTED_SUCCESSFULLY)
 }
 
 /// E-mails the other party of `relation` about what `me` did.
-async fn notify(tx: &mut Tx, relation: &RelationRow, me: i64, template: &str, now: Timestamp) -> Result<()> {
+async fn notify(
+    tx: &mut Tx,
+    relation: &RelationRow,
+    me: i64,
+    template: &str,
+    now: Timestamp,
+) -> Result<()> {
     let Some(recipient) = store::relations::contact(tx, other_party(relation, me)).await? else {
         return Ok(());
     };
-    let actor = if relation.mentor_id == Some(me) { &relation.mentor_name } else { &relation.mentee_name };
+    let actor = if relation.mentor_id == Some(me) {
+        &relation.mentor_name
+    } else {
+        &relation.mentee_name
+    };
     let context = serde_json::json!({
         "name": recipient.name, "other": actor.clone().unwrap_or_default(),
         "end_date": day_month_year(relation.end_date),
@@ -209,20 +276,44 @@ async fn notify(tx: &mut Tx, relation: &RelationRow, me: i64, template: &str, no
 
 /// `PUT /mentorship_relation/<id>/reject`.
 pub async fn reject(state: &AppState, me: i64, relation_id: i64) -> Result<Message> {
-    change(state, me, relation_id, Action::Reject, "relation_rejected", messages::MENTORSHIP_RELATION_WAS_REJECTED_SUCCESSFULLY).await
+    change(
+        state,
+        me,
+        relation_id,
+        Action::Reject,
+        "relation_rejected",
+        messages::MENTORSHIP_RELATION_WAS_REJECTED_SUCCESSFULLY,
+    )
+    .await
 }
 
 /// `PUT /mentorship_relation/<id>/cancel`.
 pub async fn cancel(state: &AppState, me: i64, relation_id: i64) -> Result<Message> {
-    change(state, me, relation_id, Action::Cancel, "relation_cancelled", messages::MENTORSHIP_RELATION_WAS_CANCELLED_SUCCESSFULLY).await
+    change(
+        state,
+        me,
+        relation_id,
+        Action::Cancel,
+        "relation_cancelled",
+        messages::MENTORSHIP_RELATION_WAS_CANCELLED_SUCCESSFULLY,
+    )
+    .await
 }
 
-async fn change(state: &AppState, me: i64, relation_id: i64, action: Action, template: &str, done: Message) -> Result<Message> {
+async fn change(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    action: Action,
+    template: &str,
+    done: Message,
+) -> Result<Message> {
     require_verified_user(state, me).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let (relation, next) = prepare(state, &mut tx, me, relation_id, action).await?;
-    let next = next.ok_or_else(|| Error::Unexpected(anyhow::anyhow!("{action:?} has a next state")))?;
+    let next =
+        next.ok_or_else(|| Error::Unexpected(anyhow::anyhow!("{action:?} has a next state")))?;
     store::relations::change_state(&mut tx, relation_id, relation.state, next as i64).await?;
     notify(&mut tx, &relation, me, template, now).await?;
     state.commit_with_mail(tx).await?;

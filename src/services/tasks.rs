@@ -21,11 +21,21 @@ async fn relation(state: &AppState, relation_id: i64) -> Result<RelationRow> {
 
 /// 403, not the reference's 401: the Android app logs out on every 401 (deviation 11).
 fn require_involved(relation: &RelationRow, me: i64) -> Result<()> {
-    if relation.involves(me) { Ok(()) } else { Err(Error::forbidden(messages::USER_NOT_INVOLVED_IN_THIS_MENTOR_RELATION)) }
+    if relation.involves(me) {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            messages::USER_NOT_INVOLVED_IN_THIS_MENTOR_RELATION,
+        ))
+    }
 }
 
 fn require_accepted(relation: &RelationRow) -> Result<()> {
-    if relation.state == RelationState::Accepted as i64 { Ok(()) } else { Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION)) }
+    if relation.state == RelationState::Accepted as i64 {
+        Ok(())
+    } else {
+        Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION))
+    }
 }
 
 async fn task(state: &AppState, relation_id: i64, task_id: i64) -> Result<TaskRow> {
@@ -35,7 +45,12 @@ async fn task(state: &AppState, relation_id: i64, task_id: i64) -> Result<TaskRo
 }
 
 /// `POST /mentorship_relation/<id>/task`.
-pub async fn create_task(state: &AppState, me: i64, relation_id: i64, body: Option<&Value>) -> Result<Message> {
+pub async fn create_task(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    body: Option<&Value>,
+) -> Result<Message> {
     let description = match body.and_then(|b| b.get("description")) {
         None => return Err(Error::bad_request(messages::DESCRIPTION_FIELD_IS_MISSING)),
         Some(Value::String(s)) => s.clone(),
@@ -61,7 +76,12 @@ pub async fn list_tasks(state: &AppState, me: i64, relation_id: i64) -> Result<V
 }
 
 /// `DELETE /mentorship_relation/<id>/task/<task_id>`.
-pub async fn delete_task(state: &AppState, me: i64, relation_id: i64, task_id: i64) -> Result<Message> {
+pub async fn delete_task(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+) -> Result<Message> {
     require_verified_user(state, me).await?;
     let relation = relation(state, relation_id).await?;
     task(state, relation_id, task_id).await?;
@@ -71,7 +91,12 @@ pub async fn delete_task(state: &AppState, me: i64, relation_id: i64, task_id: i
 }
 
 /// `PUT /mentorship_relation/<id>/task/<task_id>/complete`.
-pub async fn complete_task(state: &AppState, me: i64, relation_id: i64, task_id: i64) -> Result<Message> {
+pub async fn complete_task(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+) -> Result<Message> {
     require_verified_user(state, me).await?;
     let relation = relation(state, relation_id).await?;
     require_involved(&relation, me)?;
@@ -103,20 +128,46 @@ async fn comment_scope(state: &AppState, me: i64, relation_id: i64, task_id: i64
     Ok(())
 }
 
-pub async fn create_comment(state: &AppState, me: i64, relation_id: i64, task_id: i64, body: Option<&Value>) -> Result<Message> {
+pub async fn create_comment(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+    body: Option<&Value>,
+) -> Result<Message> {
     let comment = comment_text(body)?;
     comment_scope(state, me, relation_id, task_id).await?;
-    store::tasks::insert_comment(&state.db, me, relation_id, task_id, &comment, state.clock.now()).await?;
+    store::tasks::insert_comment(
+        &state.db,
+        me,
+        relation_id,
+        task_id,
+        &comment,
+        state.clock.now(),
+    )
+    .await?;
     Ok(messages::TASK_COMMENT_WAS_CREATED_SUCCESSFULLY)
 }
 
-pub async fn list_comments(state: &AppState, me: i64, relation_id: i64, task_id: i64) -> Result<Vec<CommentRow>> {
+pub async fn list_comments(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+) -> Result<Vec<CommentRow>> {
     comment_scope(state, me, relation_id, task_id).await?;
     Ok(store::tasks::comments(&state.db, relation_id, task_id).await?)
 }
 
 /// A comment of this relation that `me` wrote, on this task; the errors the reference gives.
-async fn own_comment(state: &AppState, me: i64, relation_id: i64, task_id: i64, comment_id: i64, not_yours: Message) -> Result<CommentRow> {
+async fn own_comment(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+    comment_id: i64,
+    not_yours: Message,
+) -> Result<CommentRow> {
     let comment = store::tasks::find_comment(&state.db, relation_id, comment_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::TASK_COMMENT_DOES_NOT_EXIST))?;
@@ -124,22 +175,53 @@ async fn own_comment(state: &AppState, me: i64, relation_id: i64, task_id: i64, 
         return Err(Error::forbidden(not_yours));
     }
     if comment.task_id != task_id {
-        return Err(Error::not_found(messages::TASK_COMMENT_WITH_GIVEN_TASK_ID_DOES_NOT_EXIST));
+        return Err(Error::not_found(
+            messages::TASK_COMMENT_WITH_GIVEN_TASK_ID_DOES_NOT_EXIST,
+        ));
     }
     Ok(comment)
 }
 
-pub async fn update_comment(state: &AppState, me: i64, relation_id: i64, task_id: i64, comment_id: i64, body: Option<&Value>) -> Result<Message> {
+pub async fn update_comment(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+    comment_id: i64,
+    body: Option<&Value>,
+) -> Result<Message> {
     let text = comment_text(body)?;
     comment_scope(state, me, relation_id, task_id).await?;
-    own_comment(state, me, relation_id, task_id, comment_id, messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU).await?;
+    own_comment(
+        state,
+        me,
+        relation_id,
+        task_id,
+        comment_id,
+        messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU,
+    )
+    .await?;
     store::tasks::update_comment(&state.db, comment_id, &text, state.clock.now()).await?;
     Ok(messages::TASK_COMMENT_WAS_UPDATED_SUCCESSFULLY)
 }
 
-pub async fn delete_comment(state: &AppState, me: i64, relation_id: i64, task_id: i64, comment_id: i64) -> Result<Message> {
+pub async fn delete_comment(
+    state: &AppState,
+    me: i64,
+    relation_id: i64,
+    task_id: i64,
+    comment_id: i64,
+) -> Result<Message> {
     comment_scope(state, me, relation_id, task_id).await?;
-    own_comment(state, me, relation_id, task_id, comment_id, messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU_DELETE).await?;
+    own_comment(
+        state,
+        me,
+        relation_id,
+        task_id,
+        comment_id,
+        messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU_DELETE,
+    )
+    .await?;
     store::tasks::delete_comment(&state.db, comment_id).await?;
     Ok(messages::TASK_COMMENT_WAS_DELETED_SUCCESSFULLY)
 }
@@ -162,8 +244,16 @@ pub async fn home(state: &AppState, me: i64) -> Result<Home> {
         }
     }
     let mut achievements = store::tasks::last_achievements(&state.db, me, 3).await?;
-    achievements.sort_by(|a, b| b.completed_at.partial_cmp(&a.completed_at).unwrap_or(std::cmp::Ordering::Equal));
-    Ok(Home { name: user.name, counts, achievements })
+    achievements.sort_by(|a, b| {
+        b.completed_at
+            .partial_cmp(&a.completed_at)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(Home {
+        name: user.name,
+        counts,
+        achievements,
+    })
 }
 
 /// `GET /dashboard`: every relation, and the tasks of the current one.
@@ -176,10 +266,15 @@ pub async fn dashboard(state: &AppState, me: i64) -> Result<Dashboard> {
     store::users::find_by_id(&state.db, me)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_NOT_FOUND))?;
-    let relations = store::relations::list_for_user(&state.db, me, store::relations::RelationScope::All(None)).await?;
+    let relations =
+        store::relations::list_for_user(&state.db, me, store::relations::RelationScope::All(None))
+            .await?;
     let current_tasks = match store::relations::current_of(&state.db, me).await? {
         Some(current) => Some(store::tasks::list(&state.db, current.id).await?),
         None => None,
     };
-    Ok(Dashboard { relations, current_tasks })
+    Ok(Dashboard {
+        relations,
+        current_tasks,
+    })
 }

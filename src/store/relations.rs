@@ -165,7 +165,8 @@ impl RelationRow {
     }
 }
 
-const RELATION_SELECT: &str = "SELECT r.id, r.mentor_id, r.mentee_id, r.action_user_id, r.creation_date,
+const RELATION_SELECT: &str =
+    "SELECT r.id, r.mentor_id, r.mentee_id, r.action_user_id, r.creation_date,
         r.accept_date, r.start_date, r.end_date, r.state, r.notes,
         mu.name AS mentor_name, mu.username AS mentor_username, mu.photo_url AS mentor_photo_url,
         eu.name AS mentee_name, eu.username AS mentee_username, eu.photo_url AS mentee_photo_url
@@ -183,7 +184,8 @@ pub struct NewRelation<'a> {
 }
 
 pub async fn insert(tx: &mut Tx, relation: &NewRelation<'_>) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+    with_tx!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
         "INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date, end_date, state, notes)
          VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id"
     )
@@ -194,22 +196,31 @@ pub async fn insert(tx: &mut Tx, relation: &NewRelation<'_>) -> Result<i64, sqlx
     .bind(relation.end_date)
     .bind(relation.notes)
     .fetch_one(c)
-    .await)
+    .await
+    })
 }
 
 pub async fn find(tx: &mut Tx, id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    let lock = if tx.is_postgres() { " FOR UPDATE OF r" } else { "" };
-    with_tx!(tx, |c| sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1{lock}")))
-        .bind(id)
-        .fetch_optional(c)
-        .await)
+    let lock = if tx.is_postgres() {
+        " FOR UPDATE OF r"
+    } else {
+        ""
+    };
+    with_tx!(tx, |c| sqlx::query_as::<_, RelationRow>(
+        sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1{lock}"))
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 pub async fn get(db: &super::Db, id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1")))
-        .bind(id)
-        .fetch_optional(c)
-        .await)
+    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
+        sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1"))
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
 }
 
 /// Which relations of a user to list.
@@ -221,7 +232,11 @@ pub enum RelationScope {
 }
 
 /// A user's relations: those where they mentor first, then those where they are mentored.
-pub async fn list_for_user(db: &super::Db, user_id: i64, scope: RelationScope) -> Result<Vec<RelationRow>, sqlx::Error> {
+pub async fn list_for_user(
+    db: &super::Db,
+    user_id: i64,
+    scope: RelationScope,
+) -> Result<Vec<RelationRow>, sqlx::Error> {
     let (condition, value): (&str, Option<f64>) = match scope {
         RelationScope::All(None) => ("TRUE", None),
         RelationScope::All(Some(state)) => ("r.state = $2", Some(state as f64)),
@@ -232,92 +247,125 @@ pub async fn list_for_user(db: &super::Db, user_id: i64, scope: RelationScope) -
         "{RELATION_SELECT} WHERE (r.mentor_id = $1 OR r.mentee_id = $1) AND ($2 IS NULL OR {condition})
          ORDER BY CASE WHEN r.mentor_id = $1 THEN 0 ELSE 1 END, r.id"
     );
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(user_id)
-        .bind(value)
-        .fetch_all(c)
-        .await)
+    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(user_id)
+    .bind(value)
+    .fetch_all(c)
+    .await)
 }
 
 pub async fn current_of(db: &super::Db, user_id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(format!(
+    super::with_db!(db, |c| {
+        sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(format!(
         "{RELATION_SELECT} JOIN current_relations cr ON cr.relation_id = r.id WHERE cr.user_id = $1"
     )))
     .bind(user_id)
     .fetch_optional(c)
-    .await)
+    .await
+    })
 }
 
 pub async fn in_current_relation(tx: &mut Tx, user_id: i64) -> Result<bool, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM current_relations WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(c)
-        .await)
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM current_relations WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .fetch_one(c)
+    .await)
     .map(|n| n > 0)
 }
 
 /// Accepts a pending relation: the state, the dates, and a row per party in
 /// `current_relations`, whose key refuses a second current relation even under races.
-pub async fn accept(tx: &mut Tx, relation_id: i64, mentor_id: i64, mentee_id: i64, now: Timestamp) -> Result<u64, sqlx::Error> {
-    let changed = with_tx!(tx, |c| sqlx::query(
+pub async fn accept(
+    tx: &mut Tx,
+    relation_id: i64,
+    mentor_id: i64,
+    mentee_id: i64,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let changed = with_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE mentorship_relations SET state = 2, accept_date = $2, start_date = $2 WHERE id = $1 AND state = 1"
     )
     .bind(relation_id)
     .bind(now)
     .execute(&mut *c)
     .await
+    .map(|r| r.rows_affected())
+    })?;
+    with_tx!(tx, |c| sqlx::query(
+        "INSERT INTO current_relations (user_id, relation_id) VALUES ($1, $3), ($2, $3)"
+    )
+    .bind(mentor_id)
+    .bind(mentee_id)
+    .bind(relation_id)
+    .execute(c)
+    .await
     .map(|r| r.rows_affected()))?;
-    with_tx!(tx, |c| sqlx::query("INSERT INTO current_relations (user_id, relation_id) VALUES ($1, $3), ($2, $3)")
-        .bind(mentor_id)
-        .bind(mentee_id)
-        .bind(relation_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
     Ok(changed)
 }
 
 /// Moves a relation from one state to another; ending an accepted one frees both parties.
-pub async fn change_state(tx: &mut Tx, relation_id: i64, from: i64, to: i64) -> Result<u64, sqlx::Error> {
-    let changed = with_tx!(tx, |c| sqlx::query("UPDATE mentorship_relations SET state = $3 WHERE id = $1 AND state = $2")
+pub async fn change_state(
+    tx: &mut Tx,
+    relation_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<u64, sqlx::Error> {
+    let changed = with_tx!(tx, |c| sqlx::query(
+        "UPDATE mentorship_relations SET state = $3 WHERE id = $1 AND state = $2"
+    )
+    .bind(relation_id)
+    .bind(from)
+    .bind(to)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if from == 2 {
+        with_tx!(tx, |c| sqlx::query(
+            "DELETE FROM current_relations WHERE relation_id = $1"
+        )
         .bind(relation_id)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *c)
+        .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    if from == 2 {
-        with_tx!(tx, |c| sqlx::query("DELETE FROM current_relations WHERE relation_id = $1")
-            .bind(relation_id)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
     }
     Ok(changed)
 }
 
 pub async fn delete(tx: &mut Tx, relation_id: i64) -> Result<u64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query("DELETE FROM mentorship_relations WHERE id = $1 AND state = 1")
-        .bind(relation_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM mentorship_relations WHERE id = $1 AND state = 1"
+    )
+    .bind(relation_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }
 
 /// How many of a user's relations are in each state.
 pub async fn count_by_state(db: &super::Db, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    super::with_db!(db, |c| sqlx::query_as::<_, (i64, i64)>(
+    super::with_db!(db, |c| {
+        sqlx::query_as::<_, (i64, i64)>(
         "SELECT state, COUNT(*) FROM mentorship_relations WHERE mentor_id = $1 OR mentee_id = $1 GROUP BY state"
     )
     .bind(user_id)
     .fetch_all(c)
-    .await)
+    .await
+    })
 }
 
 pub async fn contact(tx: &mut Tx, user_id: Option<i64>) -> Result<Option<Contact>, sqlx::Error> {
-    let Some(user_id) = user_id else { return Ok(None) };
-    with_tx!(tx, |c| sqlx::query_as::<_, Contact>("SELECT id AS user_id, email, name FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(c)
-        .await)
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    with_tx!(tx, |c| sqlx::query_as::<_, Contact>(
+        "SELECT id AS user_id, email, name FROM users WHERE id = $1"
+    )
+    .bind(user_id)
+    .fetch_optional(c)
+    .await)
 }

@@ -15,14 +15,22 @@ pub struct TaskRow {
 
 /// Adds a task with the relation's next id. The counter row is updated in the same
 /// transaction, so concurrent creations get distinct ids and no id is ever reused.
-pub async fn insert(tx: &mut Tx, relation_id: i64, description: &str, now: Timestamp) -> Result<i64, sqlx::Error> {
-    let id = with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+pub async fn insert(
+    tx: &mut Tx,
+    relation_id: i64,
+    description: &str,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    let id = with_tx!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
         "UPDATE mentorship_relations SET next_task_id = next_task_id + 1 WHERE id = $1 RETURNING next_task_id - 1"
     )
     .bind(relation_id)
     .fetch_one(&mut *c)
-    .await)?;
-    with_tx!(tx, |c| sqlx::query(
+    .await
+    })?;
+    with_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO tasks (relation_id, id, description, is_done, created_at) VALUES ($1, $2, $3, FALSE, $4)"
     )
     .bind(relation_id)
@@ -31,36 +39,49 @@ pub async fn insert(tx: &mut Tx, relation_id: i64, description: &str, now: Times
     .bind(now)
     .execute(c)
     .await
-    .map(|_| id))
+    .map(|_| id)
+    })
 }
 
 pub async fn list(db: &Db, relation_id: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE relation_id = $1 ORDER BY id")
-        .bind(relation_id)
-        .fetch_all(c)
-        .await)
+    with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE relation_id = $1 ORDER BY id"
+    )
+    .bind(relation_id)
+    .fetch_all(c)
+    .await)
 }
 
 pub async fn find(db: &Db, relation_id: i64, task_id: i64) -> Result<Option<TaskRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, TaskRow>("SELECT * FROM tasks WHERE relation_id = $1 AND id = $2")
-        .bind(relation_id)
-        .bind(task_id)
-        .fetch_optional(c)
-        .await)
+    with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
+        "SELECT * FROM tasks WHERE relation_id = $1 AND id = $2"
+    )
+    .bind(relation_id)
+    .bind(task_id)
+    .fetch_optional(c)
+    .await)
 }
 
 pub async fn delete(db: &Db, relation_id: i64, task_id: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query("DELETE FROM tasks WHERE relation_id = $1 AND id = $2")
-        .bind(relation_id)
-        .bind(task_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+    with_db!(db, |c| sqlx::query(
+        "DELETE FROM tasks WHERE relation_id = $1 AND id = $2"
+    )
+    .bind(relation_id)
+    .bind(task_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }
 
 /// Marks a task done; 0 rows when it was done already (so of two racing calls one wins).
-pub async fn complete(db: &Db, relation_id: i64, task_id: i64, now: Timestamp) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+pub async fn complete(
+    db: &Db,
+    relation_id: i64,
+    task_id: i64,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_db!(db, |c| {
+        sqlx::query(
         "UPDATE tasks SET is_done = TRUE, completed_at = $3 WHERE relation_id = $1 AND id = $2 AND NOT is_done"
     )
     .bind(relation_id)
@@ -68,12 +89,17 @@ pub async fn complete(db: &Db, relation_id: i64, task_id: i64, now: Timestamp) -
     .bind(now)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))
+    .map(|r| r.rows_affected())
+    })
 }
 
 /// Done tasks of a user's relations as the reference orders them for `/home`: relations where
 /// they mentor, then where they are mentored, by relation and task id; the last `limit` of them.
-pub async fn last_achievements(db: &Db, user_id: i64, limit: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+pub async fn last_achievements(
+    db: &Db,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<TaskRow>, sqlx::Error> {
     let mut rows = with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
         "SELECT t.* FROM tasks t JOIN mentorship_relations r ON r.id = t.relation_id
          WHERE t.is_done AND (r.mentor_id = $1 OR r.mentee_id = $1)
@@ -99,8 +125,16 @@ pub struct CommentRow {
     pub comment: String,
 }
 
-pub async fn insert_comment(db: &Db, user_id: i64, relation_id: i64, task_id: i64, comment: &str, now: Timestamp) -> Result<i64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_scalar::<_, i64>(
+pub async fn insert_comment(
+    db: &Db,
+    user_id: i64,
+    relation_id: i64,
+    task_id: i64,
+    comment: &str,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    with_db!(db, |c| {
+        sqlx::query_scalar::<_, i64>(
         "INSERT INTO task_comments (user_id, relation_id, task_id, creation_date, comment) VALUES ($1, $2, $3, $4, $5) RETURNING id"
     )
     .bind(user_id)
@@ -109,10 +143,15 @@ pub async fn insert_comment(db: &Db, user_id: i64, relation_id: i64, task_id: i6
     .bind(now)
     .bind(comment)
     .fetch_one(c)
-    .await)
+    .await
+    })
 }
 
-pub async fn comments(db: &Db, relation_id: i64, task_id: i64) -> Result<Vec<CommentRow>, sqlx::Error> {
+pub async fn comments(
+    db: &Db,
+    relation_id: i64,
+    task_id: i64,
+) -> Result<Vec<CommentRow>, sqlx::Error> {
     with_db!(db, |c| sqlx::query_as::<_, CommentRow>(
         "SELECT * FROM task_comments WHERE relation_id = $1 AND task_id = $2 ORDER BY id"
     )
@@ -122,28 +161,43 @@ pub async fn comments(db: &Db, relation_id: i64, task_id: i64) -> Result<Vec<Com
     .await)
 }
 
-pub async fn find_comment(db: &Db, relation_id: i64, comment_id: i64) -> Result<Option<CommentRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, CommentRow>("SELECT * FROM task_comments WHERE id = $1 AND relation_id = $2")
-        .bind(comment_id)
-        .bind(relation_id)
-        .fetch_optional(c)
-        .await)
+pub async fn find_comment(
+    db: &Db,
+    relation_id: i64,
+    comment_id: i64,
+) -> Result<Option<CommentRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, CommentRow>(
+        "SELECT * FROM task_comments WHERE id = $1 AND relation_id = $2"
+    )
+    .bind(comment_id)
+    .bind(relation_id)
+    .fetch_optional(c)
+    .await)
 }
 
-pub async fn update_comment(db: &Db, comment_id: i64, comment: &str, now: Timestamp) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query("UPDATE task_comments SET comment = $2, modification_date = $3 WHERE id = $1")
-        .bind(comment_id)
-        .bind(comment)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+pub async fn update_comment(
+    db: &Db,
+    comment_id: i64,
+    comment: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_db!(db, |c| sqlx::query(
+        "UPDATE task_comments SET comment = $2, modification_date = $3 WHERE id = $1"
+    )
+    .bind(comment_id)
+    .bind(comment)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }
 
 pub async fn delete_comment(db: &Db, comment_id: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query("DELETE FROM task_comments WHERE id = $1")
-        .bind(comment_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))
+    with_db!(db, |c| sqlx::query(
+        "DELETE FROM task_comments WHERE id = $1"
+    )
+    .bind(comment_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }

@@ -524,3 +524,13 @@ impl TestApp {
         }
     }
 }
+
+impl TestApp {
+    /// Logs `user` in again (after moving the clock past the access token's lifetime).
+    pub async fn relogin(&self, user: &mut User) {
+        let (status, tokens) = self.login(&user.username, &user.password).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        user.token = tokens["access_token"].as_str().unwrap().to_owned();
+        user.refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    }
+}
