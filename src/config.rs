@@ -36,6 +36,9 @@ pub struct Config {
     pub first_user_is_admin: bool,
     pub access_token_ttl: Duration,
     pub log_format: LogFormat,
+    /// Cron expressions (with seconds, UTC) of the scheduled jobs.
+    pub complete_relations_schedule: String,
+    pub delete_unverified_users_schedule: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -203,6 +206,20 @@ impl Config {
             }
         };
 
+        let schedule = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let expression = lookup(name).unwrap_or_else(|| default.to_owned());
+            <cron::Schedule as std::str::FromStr>::from_str(&expression).map_err(|_| {
+                bad(
+                    name,
+                    format!("{expression:?} is not a cron expression like \"0 59 23 * * *\""),
+                )
+            })?;
+            Ok(expression)
+        };
+        let complete_relations_schedule = schedule("COMPLETE_RELATIONS_SCHEDULE", "0 59 23 * * *")?;
+        let delete_unverified_users_schedule =
+            schedule("DELETE_UNVERIFIED_USERS_SCHEDULE", "0 0 0 1 * *")?;
+
         Ok(Config {
             database_url,
             bind_addr,
@@ -213,6 +230,8 @@ impl Config {
             first_user_is_admin,
             access_token_ttl,
             log_format,
+            complete_relations_schedule,
+            delete_unverified_users_schedule,
         })
     }
 }

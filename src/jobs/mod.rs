@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::app::AppState;
+use crate::config::Config;
 use crate::domain::clock::Timestamp;
 use crate::store;
 
@@ -40,13 +41,14 @@ impl Job {
         Job::ALL.into_iter().find(|job| job.name() == name)
     }
 
-    /// Cron expressions with seconds, as the reference schedules them.
-    fn schedule(self) -> cron::Schedule {
+    /// The job's schedule: daily at 23:59 UTC and monthly by default, as the reference runs
+    /// them; `COMPLETE_RELATIONS_SCHEDULE` / `DELETE_UNVERIFIED_USERS_SCHEDULE` change them.
+    fn schedule(self, config: &Config) -> cron::Schedule {
         let expression = match self {
-            Job::CompleteRelations => "0 59 23 * * *",
-            Job::DeleteUnverifiedUsers => "0 0 0 1 * *",
+            Job::CompleteRelations => &config.complete_relations_schedule,
+            Job::DeleteUnverifiedUsers => &config.delete_unverified_users_schedule,
         };
-        cron::Schedule::from_str(expression).expect("valid cron expression")
+        cron::Schedule::from_str(expression).expect("validated when the configuration was read")
     }
 
     /// Runs the job once as if the clock read `now`; returns how many rows it changed.
@@ -89,7 +91,12 @@ pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>)
         let now_dt = DateTime::<Utc>::from_timestamp_micros((now * 1e6) as i64).unwrap_or_default();
         let next = Job::ALL
             .into_iter()
-            .filter_map(|job| job.schedule().after(&now_dt).next().map(|at| (job, at)))
+            .filter_map(|job| {
+                job.schedule(&state.config)
+                    .after(&now_dt)
+                    .next()
+                    .map(|at| (job, at))
+            })
             .min_by_key(|(_, at)| *at);
         let Some((job, at)) = next else { return };
         let wait = (at - now_dt).to_std().unwrap_or(Duration::ZERO);
@@ -116,6 +123,7 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
         Ok(affected) => {
             tracing::info!(
                 job = job.name(),
+                tick,
                 affected,
                 seconds = started.elapsed().as_secs_f64(),
                 "job finished"
@@ -129,7 +137,12 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
             )
             .await;
         }
-        Err(err) => tracing::error!(job = job.name(), error = format!("{err:#}"), "job failed"),
+        Err(err) => tracing::error!(
+            job = job.name(),
+            tick,
+            error = format!("{err:#}"),
+            "job failed"
+        ),
     }
     true
 }

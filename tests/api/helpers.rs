@@ -160,9 +160,10 @@ impl MailServer {
         server
     }
 
-    /// Starts listening on a given port (to bring a "down" mail server up).
-    pub async fn start_on(port: u16) -> MailServer {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    /// Starts listening on a given address (to bring a "down" mail server up).
+    pub async fn start_on(address: std::net::SocketAddr) -> MailServer {
+        let listener = TcpListener::bind(address).await.unwrap();
+        let port = address.port();
         let server = MailServer {
             port,
             received: Arc::default(),
@@ -532,5 +533,97 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{tokens}");
         user.token = tokens["access_token"].as_str().unwrap().to_owned();
         user.refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    }
+}
+
+/// A `mentorship serve` process of the real binary, stopped when dropped.
+pub struct ServerProcess {
+    pub base: String,
+    pub log_path: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts `mentorship serve` with these settings and waits until it is ready.
+    pub async fn start(settings: &[(&str, &str)], log_dir: &std::path::Path) -> ServerProcess {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let log_path = log_dir.join(format!("server-{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_mentorship"));
+        command
+            .arg("serve")
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
+            .env("RUST_LOG", "info")
+            .env("LOG_FORMAT", "json")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (key, value) in settings {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the mentorship binary starts");
+        let process = ServerProcess {
+            base: format!("http://127.0.0.1:{port}"),
+            log_path,
+            child,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(format!("{}/health", process.base)).send().await {
+                if response.status() == StatusCode::OK {
+                    return process;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the server did not become ready: {}",
+            std::fs::read_to_string(&process.log_path).unwrap_or_default()
+        );
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Asks for a graceful stop (SIGTERM) and waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback address with nothing listening on it (a mail server that is down). It is
+/// on 127.0.0.3, so no server of the test, all on 127.0.0.1, can take it meanwhile.
+pub fn free_address() -> std::net::SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.3:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
+impl TestApp {
+    /// Starts the in-process server with its clock at `start` (UNIX seconds).
+    pub async fn spawn_at(kind: DbKind, start: f64) -> TestApp {
+        let app = TestApp::spawn(kind).await;
+        app.clock.set(start);
+        app
+    }
+
+    /// Stops the in-process server but keeps the database and the mailbox, for processes to use.
+    pub async fn stop_server(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
     }
 }

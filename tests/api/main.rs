@@ -5,3 +5,5 @@
 mod helpers;
 
 mod accounts;
+mod instances;
+mod relations;
