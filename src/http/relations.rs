@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -195,15 +195,28 @@ pub async fn list_past(
     Ok(axum::Json(relations(rows, user.id)))
 }
 
+/// The current relation, or a message saying there is none (the apps tell them apart by shape).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum CurrentRelation {
+    Relation(Relation),
+    None(MessageBody),
+}
+
 /// The caller's accepted relation, or `{"message": "You are not in a current mentorship relation."}`.
 #[utoipa::path(get, path = "/mentorship_relations/current", tag = "Mentorship relations", security(("bearer" = [])),
-    responses((status = 200, body = Relation, description = "The relation, or a message when there is none"),
+    responses((status = 200, body = CurrentRelation, description = "The relation, or a message when there is none"),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
-pub async fn get_current(State(state): State<AppState>, user: AuthUser) -> Result<Response> {
-    Ok(match relations::current(&state, user.id).await? {
-        Some(row) => axum::Json(Relation::new(row, user.id)).into_response(),
-        None => message(StatusCode::OK, messages::NOT_IN_MENTORED_RELATION_CURRENTLY),
-    })
+pub async fn get_current(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<CurrentRelation>> {
+    Ok(axum::Json(
+        match relations::current(&state, user.id).await? {
+            Some(row) => CurrentRelation::Relation(Relation::new(row, user.id)),
+            None => CurrentRelation::None(messages::NOT_IN_MENTORED_RELATION_CURRENTLY.into()),
+        },
+    ))
 }
 
 /// Pending requests, sent and received, whose end date is still ahead.
