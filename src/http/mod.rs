@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod docs;
 pub mod health;
+pub mod meetings;
 pub mod relations;
 pub mod users;
 
@@ -49,6 +50,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(admin::routes())
         .merge(relations::routes())
+        .merge(meetings::routes())
 }
 
 /// The whole application as one service, ready to serve.
@@ -236,6 +238,25 @@ impl FromRequestParts<AppState> for AuthUser {
         Ok(AuthUser {
             id: claims.identity,
         })
+    }
+}
+
+/// The outcome of authenticating a request, for routes that must check something else first
+/// (signed links check the link before the caller). Never rejects by itself.
+pub struct MaybeAuthUser(pub Result<i64, Error>);
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(MaybeAuthUser(
+            AuthUser::from_request_parts(parts, state)
+                .await
+                .map(|user| user.id),
+        ))
     }
 }
 

@@ -29,6 +29,15 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = templates![
     "relation_cancelled",
     "relation_completed",
     "relation_partner_left",
+    "meeting_proposed",
+    "meeting_changed",
+    "meeting_confirmed",
+    "meeting_declined",
+    "meeting_cancelled",
+    "substitute_invitation",
+    "substitute_accepted",
+    "substitute_rejected",
+    "substitute_mentee_notice",
 ];
 
 const LAYOUT: &str = include_str!("../../templates/email/layout.html");
@@ -88,7 +97,9 @@ mod tests {
         for (name, ..) in TEMPLATES {
             let context = serde_json::json!({
                 "name": "<b>Ada</b>", "link": "http://x/y", "valid_days": 30, "sender": "Bob",
-                "role_phrase": "to be your mentor", "end_date": "01-01-2027", "notes": "hi", "other": "Bob",
+                "role_phrase": "to be your mentor", "end_date": "01-01-2027", "notes": "hi", "other": "Bob", "when": "1 Jan 2027 10:00 UTC",
+                "mentor": "Bob", "mentee": "Eve", "substitute": "Sam", "accept_link": "http://x/a",
+                "reject_link": "http://x/r", "expires": "8 Jan 2027 10:00 UTC", "place": "Room 1",
             });
             let mail = render(name, &context).unwrap();
             assert!(!mail.subject.is_empty(), "{name} has a subject");

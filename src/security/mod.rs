@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod signed_link;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

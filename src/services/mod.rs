@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod meetings;
 pub mod relations;
 pub mod tasks;
 pub mod users;

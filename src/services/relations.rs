@@ -314,7 +314,7 @@ async fn change(
     let (relation, next) = prepare(state, &mut tx, me, relation_id, action).await?;
     let next =
         next.ok_or_else(|| Error::Unexpected(anyhow::anyhow!("{action:?} has a next state")))?;
-    store::relations::change_state(&mut tx, relation_id, relation.state, next as i64).await?;
+    store::relations::change_state(&mut tx, relation_id, relation.state, next as i64, now).await?;
     notify(&mut tx, &relation, me, template, now).await?;
     state.commit_with_mail(tx).await?;
     Ok(done)

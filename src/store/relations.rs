@@ -43,7 +43,7 @@ pub async fn end_relations_of_leaving_users(
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
-            let _ = now;
+            super::meetings::cancel_for_relations(tx, &[relation_id], now).await?;
             if let Some(partner_id) = partner_id {
                 let contact = with_tx!(tx, |c| sqlx::query_as::<_, Contact>(
                     "SELECT id AS user_id, email, name FROM users WHERE id = $1"
@@ -111,6 +111,7 @@ pub async fn complete_due(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
+    super::meetings::cancel_for_relations(tx, &ids, now).await?;
     let parties = with_tx!(tx, |c| sqlx::query_as::<_, (i64, i64, String, String)>(
         sqlx::AssertSqlSafe(format!(
             "SELECT r.id, u.id, u.email, u.name FROM mentorship_relations r
@@ -308,12 +309,14 @@ pub async fn accept(
     Ok(changed)
 }
 
-/// Moves a relation from one state to another; ending an accepted one frees both parties.
+/// Moves a relation from one state to another. Ending an accepted one frees both parties and
+/// cancels its meetings still ahead.
 pub async fn change_state(
     tx: &mut Tx,
     relation_id: i64,
     from: i64,
     to: i64,
+    now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
     let changed = with_tx!(tx, |c| sqlx::query(
         "UPDATE mentorship_relations SET state = $3 WHERE id = $1 AND state = $2"
@@ -332,6 +335,7 @@ pub async fn change_state(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+        super::meetings::cancel_for_relations(tx, &[relation_id], now).await?;
     }
     Ok(changed)
 }

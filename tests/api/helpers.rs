@@ -203,10 +203,8 @@ impl MailServer {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!(
-            "expected {count} mail(s) to {address}, got {:?}",
-            self.to(address)
-        );
+        let subjects: Vec<String> = self.to(address).into_iter().map(|m| m.subject).collect();
+        panic!("expected {count} mail(s) to {address}, got {subjects:?}");
     }
 
     /// Gives the worker time to send anything still queued (for asserting that nothing more came).
@@ -281,11 +279,16 @@ async fn session(
     }
 }
 
+/// A header's value, with folded continuation lines joined.
 fn header(data: &str, name: &str) -> Option<String> {
     let prefix = format!("{name}: ");
-    data.lines()
-        .find(|l| l.starts_with(&prefix))
-        .map(|l| l[prefix.len()..].trim().to_owned())
+    let mut lines = data.lines().skip_while(|l| !l.starts_with(&prefix));
+    let mut value = lines.next()?[prefix.len()..].trim().to_owned();
+    for continuation in lines.take_while(|l| l.starts_with(' ') || l.starts_with('\t')) {
+        value.push(' ');
+        value.push_str(continuation.trim());
+    }
+    Some(value)
 }
 
 /// Undoes quoted-printable soft breaks and escapes, so links can be searched in the text.

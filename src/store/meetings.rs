@@ -1,0 +1,375 @@
+//! Queries on `meetings`.
+
+use super::{Db, Tx, with_db, with_tx};
+use crate::domain::clock::Timestamp;
+
+/// A meeting with the names the API shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MeetingRow {
+    pub id: i64,
+    pub relation_id: i64,
+    pub mentor_id: Option<i64>,
+    pub mentee_id: Option<i64>,
+    pub proposer_id: i64,
+    pub start_date: f64,
+    pub end_date: f64,
+    pub place: Option<String>,
+    pub notes: Option<String>,
+    pub state: String,
+    pub substitute_user_id: Option<i64>,
+    pub substitute_status: Option<String>,
+    pub substitute_invited_at: Option<f64>,
+    pub substitute_responded_at: Option<f64>,
+    pub substitute_nonce_hash: Option<String>,
+    pub revision: i64,
+    pub mentor_name: Option<String>,
+    pub mentor_email: Option<String>,
+    pub mentee_name: Option<String>,
+    pub mentee_email: Option<String>,
+    pub substitute_name: Option<String>,
+    pub substitute_email: Option<String>,
+}
+
+impl MeetingRow {
+    pub fn is_party(&self, user_id: i64) -> bool {
+        self.mentor_id == Some(user_id) || self.mentee_id == Some(user_id)
+    }
+
+    /// The accepted substitute, who delivers the meeting instead of the titular mentor.
+    pub fn accepted_substitute(&self) -> Option<i64> {
+        (self.substitute_status.as_deref() == Some("accepted"))
+            .then_some(self.substitute_user_id)
+            .flatten()
+    }
+
+    /// The invitee of a pending invitation.
+    pub fn pending_invitee(&self) -> Option<i64> {
+        (self.substitute_status.as_deref() == Some("pending"))
+            .then_some(self.substitute_user_id)
+            .flatten()
+    }
+}
+
+const MEETING_SELECT: &str = "SELECT m.id, m.relation_id, m.mentor_id, m.mentee_id, m.proposer_id, m.start_date,
+        m.end_date, m.place, m.notes, m.state, m.substitute_user_id, m.substitute_status,
+        m.substitute_invited_at, m.substitute_responded_at, m.substitute_nonce_hash, m.revision,
+        mu.name AS mentor_name, mu.email AS mentor_email, eu.name AS mentee_name, eu.email AS mentee_email,
+        su.name AS substitute_name, su.email AS substitute_email
+    FROM meetings m
+    LEFT JOIN users mu ON mu.id = m.mentor_id
+    LEFT JOIN users eu ON eu.id = m.mentee_id
+    LEFT JOIN users su ON su.id = m.substitute_user_id";
+
+pub struct NewMeeting<'a> {
+    pub relation_id: i64,
+    pub mentor_id: i64,
+    pub mentee_id: i64,
+    pub proposer_id: i64,
+    pub start_date: f64,
+    pub end_date: f64,
+    pub place: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+pub async fn insert(tx: &mut Tx, m: &NewMeeting<'_>) -> Result<i64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query_scalar::<_, i64>(
+        "INSERT INTO meetings (relation_id, mentor_id, mentee_id, proposer_id, start_date, end_date, place, notes,
+             state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $9) RETURNING id"
+    )
+    .bind(m.relation_id)
+    .bind(m.mentor_id)
+    .bind(m.mentee_id)
+    .bind(m.proposer_id)
+    .bind(m.start_date)
+    .bind(m.end_date)
+    .bind(m.place)
+    .bind(m.notes)
+    .bind(m.now)
+    .fetch_one(c)
+    .await
+    })
+}
+
+/// Reads a meeting inside a transaction, row-locked on PostgreSQL.
+pub async fn lock(tx: &mut Tx, id: i64) -> Result<Option<MeetingRow>, sqlx::Error> {
+    let lock = if tx.is_postgres() {
+        " FOR UPDATE OF m"
+    } else {
+        ""
+    };
+    with_tx!(tx, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!("{MEETING_SELECT} WHERE m.id = $1{lock}"))
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<MeetingRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!("{MEETING_SELECT} WHERE m.id = $1"))
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await)
+}
+
+pub async fn for_relation(db: &Db, relation_id: i64) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{MEETING_SELECT} WHERE m.relation_id = $1 ORDER BY m.start_date, m.id"
+        ))
+    )
+    .bind(relation_id)
+    .fetch_all(c)
+    .await)
+}
+
+/// A user's meetings not yet over (proposed or confirmed), as mentor, mentee or accepted
+/// substitute, soonest first.
+pub async fn upcoming_for(
+    db: &Db,
+    user_id: i64,
+    now: Timestamp,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    with_db!(db, |c| {
+        sqlx::query_as::<_, MeetingRow>(sqlx::AssertSqlSafe(format!(
+        "{MEETING_SELECT} WHERE m.id IN (
+             SELECT id FROM meetings WHERE mentor_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
+             UNION SELECT id FROM meetings WHERE mentee_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
+             UNION SELECT id FROM meetings WHERE substitute_user_id = $1 AND substitute_status = 'accepted'
+                 AND state = 'confirmed' AND end_date > $2)
+         ORDER BY m.start_date, m.id LIMIT $3 OFFSET $4"
+    )))
+    .bind(user_id)
+    .bind(now)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(c)
+    .await
+    })
+}
+
+/// Invitations waiting for this user's answer, for meetings still ahead.
+pub async fn pending_invitations_for(
+    db: &Db,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{MEETING_SELECT} WHERE m.substitute_user_id = $1 AND m.substitute_status = 'pending'
+             AND m.state = 'confirmed' AND m.start_date > $2
+         ORDER BY m.start_date, m.id"
+        ))
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(c)
+    .await)
+}
+
+pub async fn update_details(
+    tx: &mut Tx,
+    id: i64,
+    start: f64,
+    end: f64,
+    place: Option<&str>,
+    notes: Option<&str>,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE meetings SET start_date = $2, end_date = $3, place = $4, notes = $5, updated_at = $6, revision = revision + 1
+         WHERE id = $1 AND state = 'proposed'"
+    )
+    .bind(id)
+    .bind(start)
+    .bind(end)
+    .bind(place)
+    .bind(notes)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
+}
+
+pub async fn change_state(
+    tx: &mut Tx,
+    id: i64,
+    from: &str,
+    to: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE meetings SET state = $3, updated_at = $4, revision = revision + 1 WHERE id = $1 AND state = $2"
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
+}
+
+/// Whether `mentor_id` already delivers a confirmed meeting overlapping [start, end): as the
+/// titular mentor without an accepted substitute, or as an accepted substitute.
+pub async fn delivers_overlapping(
+    tx: &mut Tx,
+    mentor_id: i64,
+    start: f64,
+    end: f64,
+    except: i64,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM meetings
+         WHERE state = 'confirmed' AND id <> $4 AND start_date < $3 AND end_date > $2
+           AND ((mentor_id = $1 AND (substitute_status IS NULL OR substitute_status <> 'accepted'))
+                OR (substitute_user_id = $1 AND substitute_status = 'accepted'))"
+    )
+    .bind(mentor_id)
+    .bind(start)
+    .bind(end)
+    .bind(except)
+    .fetch_one(c)
+    .await)
+    .map(|n| n > 0)
+}
+
+/// Records a new invitation; it replaces any earlier one (and so its nonce and links).
+pub async fn invite(
+    tx: &mut Tx,
+    id: i64,
+    invitee: i64,
+    nonce_hash: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE meetings SET substitute_user_id = $2, substitute_status = 'pending', substitute_invited_at = $4,
+             substitute_responded_at = NULL, substitute_nonce_hash = $3, updated_at = $4
+         WHERE id = $1"
+    )
+    .bind(id)
+    .bind(invitee)
+    .bind(nonce_hash)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
+}
+
+pub async fn withdraw_invitation(tx: &mut Tx, id: i64, now: Timestamp) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE meetings SET substitute_user_id = NULL, substitute_status = NULL, substitute_invited_at = NULL,
+             substitute_responded_at = NULL, substitute_nonce_hash = NULL, updated_at = $2
+         WHERE id = $1 AND substitute_status = 'pending'"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })
+}
+
+/// Answers a pending invitation, only if it is still the one answered (`nonce_hash`, when the
+/// answer comes from an e-mailed link) and the meeting is still confirmed and ahead. Zero rows
+/// means someone was first, or the invitation changed: the caller refuses.
+pub async fn answer_invitation(
+    tx: &mut Tx,
+    id: i64,
+    invitee: i64,
+    nonce_hash: Option<&str>,
+    accepted: bool,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let status = if accepted { "accepted" } else { "rejected" };
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE meetings SET substitute_status = $3, substitute_responded_at = $5, updated_at = $5,
+             revision = revision + CASE WHEN $3 = 'accepted' THEN 1 ELSE 0 END
+         WHERE id = $1 AND substitute_user_id = $2 AND substitute_status = 'pending'
+           AND ($4 IS NULL OR substitute_nonce_hash = $4)
+           AND state = 'confirmed' AND start_date > $5"
+    )
+    .bind(id)
+    .bind(invitee)
+    .bind(status)
+    .bind(nonce_hash)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Cancels the meetings still ahead of relations that just ended.
+pub async fn cancel_for_relations(
+    tx: &mut Tx,
+    relation_ids: &[i64],
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    if relation_ids.is_empty() {
+        return Ok(0);
+    }
+    let list = super::id_list(relation_ids);
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE meetings SET state = 'cancelled', updated_at = $1, revision = revision + 1
+         WHERE relation_id IN ({list}) AND state IN ('proposed', 'confirmed') AND start_date > $1"
+    )))
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Filters of the admins' meeting list.
+#[derive(Debug, Clone, Default)]
+pub struct MeetingFilter {
+    /// A shown state: proposed, confirmed, declined, cancelled or completed.
+    pub state: Option<String>,
+    pub substitute_status: Option<String>,
+}
+
+pub async fn list_all(
+    db: &Db,
+    filter: &MeetingFilter,
+    now: Timestamp,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    // `completed` is a confirmed meeting that has ended; `confirmed` one that has not.
+    let (stored_state, ended): (Option<&str>, Option<bool>) = match filter.state.as_deref() {
+        Some("completed") => (Some("confirmed"), Some(true)),
+        Some("confirmed") => (Some("confirmed"), Some(false)),
+        Some(other) => (Some(other), None),
+        None => (None, None),
+    };
+    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{MEETING_SELECT}
+         WHERE ($1 IS NULL OR m.state = $1)
+           AND ($2 IS NULL OR ($2 = (m.end_date <= $3)))
+           AND ($4 IS NULL OR m.substitute_status = $4)
+         ORDER BY m.id LIMIT $5 OFFSET $6"
+        ))
+    )
+    .bind(stored_state)
+    .bind(ended)
+    .bind(now)
+    .bind(filter.substitute_status.as_deref())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(c)
+    .await)
+}
