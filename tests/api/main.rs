@@ -6,4 +6,5 @@ mod helpers;
 
 mod accounts;
 mod instances;
+mod meetings;
 mod relations;
