@@ -63,7 +63,7 @@ pub fn reset_password_page(token: &str) -> String {
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Choose a new password</title>
-<style>body{{font-family:sans-serif;max-width:28em;margin:3em auto;padding:0 1em}}input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%}}</style>
+<style>body{{font-family:sans-serif;max-width:28em;margin:3em auto;padding:0 1em}}input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:border-box}}</style>
 </head><body>
 <h1>Choose a new password</h1>
 <form id="reset">

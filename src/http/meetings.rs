@@ -469,7 +469,7 @@ fn page_frame(title: &str, body: &str) -> String {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:32em;margin:3em auto;padding:0 1em;line-height:1.5}}
-input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%}}.error{{color:#a00}}dt{{font-weight:bold}}</style>
+input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:border-box}}.error{{color:#a00}}dt{{font-weight:bold}}</style>
 </head><body><h1>{title}</h1>
 {body}
 </body></html>"#,
