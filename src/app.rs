@@ -137,8 +137,16 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
     let handle = tokio::spawn(async move {
         let signal = async move {
             let _ = serve_shutdown.wait_for(|stop| *stop).await;
+            // Readiness turns 503 first; requests keep being served while the load balancer
+            // notices, then no new connection is accepted and in-flight requests finish.
             serve_state.draining.store(true, Ordering::SeqCst);
-            tracing::info!("shutting down: draining in-flight requests");
+            let drain = serve_state.config.shutdown_drain;
+            tracing::info!(
+                drain_seconds = drain.as_secs_f64(),
+                "shutting down: readiness is now 503"
+            );
+            tokio::time::sleep(drain).await;
+            tracing::info!("no longer accepting connections; finishing in-flight requests");
         };
         axum::serve(
             listener,

@@ -39,6 +39,9 @@ pub struct Config {
     /// Cron expressions (with seconds, UTC) of the scheduled jobs.
     pub complete_relations_schedule: String,
     pub delete_unverified_users_schedule: String,
+    /// On SIGTERM, how long `/health` answers 503 while requests are still served, so a load
+    /// balancer takes the instance out before it stops accepting connections.
+    pub shutdown_drain: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -220,6 +223,16 @@ impl Config {
         let delete_unverified_users_schedule =
             schedule("DELETE_UNVERIFIED_USERS_SCHEDULE", "0 0 0 1 * *")?;
 
+        let shutdown_drain = match lookup("SHUTDOWN_DRAIN") {
+            None => Duration::ZERO,
+            Some(text) => parse_duration(&text).ok_or_else(|| {
+                bad(
+                    "SHUTDOWN_DRAIN",
+                    format!("{text:?} is not a duration like 10s"),
+                )
+            })?,
+        };
+
         Ok(Config {
             database_url,
             bind_addr,
@@ -232,6 +245,7 @@ impl Config {
             log_format,
             complete_relations_schedule,
             delete_unverified_users_schedule,
+            shutdown_drain,
         })
     }
 }

@@ -143,3 +143,44 @@ async fn three_instances_run_each_scheduled_tick_once() {
     assert_eq!(completed(&mentee.email), 1);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sigterm_readiness_turns_503_while_requests_are_still_served() {
+    let db = TestDatabase::create(DbKind::Sqlite).await;
+    let logs = TempDir::new();
+    let mut server = ServerProcess::start(
+        &[("DATABASE_URL", db.url.as_str()), ("SHUTDOWN_DRAIN", "2s")],
+        &logs.path,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.pid().to_string())
+        .status();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = client
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let live = client
+        .get(format!("{}/health/live", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let register = client
+        .post(format!("{}/register", server.base))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        register.status(),
+        StatusCode::BAD_REQUEST,
+        "still answering requests while draining"
+    );
+    assert!(server.terminate().success(), "{}", server.log());
+}
