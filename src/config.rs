@@ -272,10 +272,10 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// a restart without any setup.
 fn local_secret() -> std::io::Result<Vec<u8>> {
     let path = std::path::Path::new(DEFAULT_SECRET_FILE);
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        if existing.trim().len() >= MIN_SECRET_LEN {
-            return Ok(existing.trim().as_bytes().to_vec());
-        }
+    if let Ok(existing) = std::fs::read_to_string(path)
+        && existing.trim().len() >= MIN_SECRET_LEN
+    {
+        return Ok(existing.trim().as_bytes().to_vec());
     }
     std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
     let secret = crate::security::random_token();

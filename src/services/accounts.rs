@@ -177,13 +177,13 @@ fn email_field(body: Option<&Value>) -> Result<String> {
 /// (no account enumeration); only an unverified account gets a new link.
 pub async fn resend_verification(state: &AppState, body: Option<&Value>) -> Result<Message> {
     let email = email_field(body)?;
-    if let Some(user) = store::users::find_by_email(&state.db, &email).await? {
-        if !user.is_email_verified {
-            let now = state.clock.now();
-            let mut tx = state.db.begin().await?;
-            queue_verification(state, &mut tx, user.id, &user.name, &user.email, now).await?;
-            state.commit_with_mail(tx).await?;
-        }
+    if let Some(user) = store::users::find_by_email(&state.db, &email).await?
+        && !user.is_email_verified
+    {
+        let now = state.clock.now();
+        let mut tx = state.db.begin().await?;
+        queue_verification(state, &mut tx, user.id, &user.name, &user.email, now).await?;
+        state.commit_with_mail(tx).await?;
     }
     Ok(messages::VERIFICATION_EMAIL_REQUESTED)
 }
@@ -389,31 +389,31 @@ pub async fn change_password(
 /// a one-hour, single-use link that replaces any earlier one.
 pub async fn forgot_password(state: &AppState, body: Option<&Value>) -> Result<Message> {
     let email = email_field(body)?;
-    if let Some(user) = store::users::find_by_email(&state.db, &email).await? {
-        if user.is_email_verified {
-            let now = state.clock.now();
-            let token = random_token();
-            let mut tx = state.db.begin().await?;
-            store::tokens::replace_email_token(
-                &mut tx,
-                user.id,
-                EmailTokenPurpose::ResetPassword,
-                &token_hash(&token),
-                now,
-                now + RESET_VALID_SECS,
-            )
-            .await?;
-            let link = format!("{}/user/reset_password/{token}", state.config.public_url);
-            mail::queue(
-                &mut tx,
-                "reset_password",
-                &user.email,
-                serde_json::json!({"name": user.name, "link": link}),
-                now,
-            )
-            .await?;
-            state.commit_with_mail(tx).await?;
-        }
+    if let Some(user) = store::users::find_by_email(&state.db, &email).await?
+        && user.is_email_verified
+    {
+        let now = state.clock.now();
+        let token = random_token();
+        let mut tx = state.db.begin().await?;
+        store::tokens::replace_email_token(
+            &mut tx,
+            user.id,
+            EmailTokenPurpose::ResetPassword,
+            &token_hash(&token),
+            now,
+            now + RESET_VALID_SECS,
+        )
+        .await?;
+        let link = format!("{}/user/reset_password/{token}", state.config.public_url);
+        mail::queue(
+            &mut tx,
+            "reset_password",
+            &user.email,
+            serde_json::json!({"name": user.name, "link": link}),
+            now,
+        )
+        .await?;
+        state.commit_with_mail(tx).await?;
     }
     Ok(messages::PASSWORD_RESET_REQUESTED)
 }

@@ -654,19 +654,17 @@ async fn respond(
         )
         .await?;
     }
-    if accept {
-        if let Some(mentee_email) = &meeting.mentee_email {
-            let ics = calendar(state, &meeting, false, now);
-            mail::queue_with_calendar(
-                &mut tx,
-                "substitute_mentee_notice",
-                mentee_email,
-                with_name(&meeting.mentee_name),
-                Some(&ics),
-                now,
-            )
-            .await?;
-        }
+    if accept && let Some(mentee_email) = &meeting.mentee_email {
+        let ics = calendar(state, &meeting, false, now);
+        mail::queue_with_calendar(
+            &mut tx,
+            "substitute_mentee_notice",
+            mentee_email,
+            with_name(&meeting.mentee_name),
+            Some(&ics),
+            now,
+        )
+        .await?;
     }
     state.commit_with_mail(tx).await?;
     tracing::info!(

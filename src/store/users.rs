@@ -296,34 +296,84 @@ pub struct UserFilter {
 }
 
 /// One page of the member directory, ordered by id.
+///
+/// The text search uses a trigram index on both databases (PostgreSQL `pg_trgm`, SQLite FTS5
+/// `trigram`), so it does not scan the table. The WHERE clause is assembled from fixed
+/// fragments, only those the filter needs, so each variant gets its own plan.
 pub async fn list_public(
     db: &Db,
     filter: &UserFilter,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<PublicUserRow>, sqlx::Error> {
-    let pattern = filter.search.as_deref().map(super::like_pattern);
-    with_db!(db, |c| {
-        sqlx::query_as::<_, PublicUserRow>(sqlx::AssertSqlSafe(format!(
-        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
-         WHERE u.id <> $1
-           AND (NOT $2 OR u.is_email_verified)
-           AND ($3 IS NULL OR lower(u.name) LIKE $3 ESCAPE '\\' OR lower(u.username) LIKE $3 ESCAPE '\\')
-           AND ($4 IS NULL OR u.need_mentoring = $4)
-           AND ($5 IS NULL OR u.available_to_mentor = $5)
-         ORDER BY u.id
-         LIMIT $6 OFFSET $7"
-    )))
+    let mut conditions = vec!["u.id <> $1"];
+    if filter.verified_only {
+        conditions.push("u.is_email_verified");
+    }
+    let search = filter
+        .search
+        .as_deref()
+        .map(|text| search_condition(db, text));
+    if let Some((condition, _)) = &search {
+        conditions.push(condition);
+    }
+    if filter.need_mentoring.is_some() {
+        conditions.push("u.need_mentoring = $3");
+    }
+    if filter.available_to_mentor.is_some() {
+        conditions.push("u.available_to_mentor = $4");
+    }
+    let sql = directory_sql(&conditions);
+    let term = search.map(|(_, term)| term).unwrap_or_default();
+    with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
     .bind(filter.exclude_id)
-    .bind(filter.verified_only)
-    .bind(pattern)
-    .bind(filter.need_mentoring)
-    .bind(filter.available_to_mentor)
+    .bind(&term)
+    .bind(filter.need_mentoring.unwrap_or_default())
+    .bind(filter.available_to_mentor.unwrap_or_default())
     .bind(limit)
     .bind(offset)
     .fetch_all(c)
-    .await
-    })
+    .await)
+}
+
+/// The directory query for these conditions; binds: $1 the caller, $2 the search term,
+/// $3 need_mentoring, $4 available_to_mentor, $5 limit, $6 offset.
+fn directory_sql(conditions: &[&str]) -> String {
+    format!(
+        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
+         WHERE {} ORDER BY u.id LIMIT $5 OFFSET $6",
+        conditions.join(" AND ")
+    )
+}
+
+/// The directory search query and its search term, for plan checks (`EXPLAIN`) in tests.
+pub fn directory_search_sql(db: &Db, text: &str) -> (String, String) {
+    let (condition, term) = search_condition(db, text);
+    (
+        directory_sql(&["u.id <> $1", "u.is_email_verified", condition]),
+        term,
+    )
+}
+
+/// The search fragment (binding `$2`) and the value to bind for `text`, lower-cased.
+fn search_condition(db: &Db, text: &str) -> (&'static str, String) {
+    match db {
+        Db::Postgres(_) => (
+            "(lower(u.name) LIKE $2 OR lower(u.username) LIKE $2)",
+            super::like_pattern(text),
+        ),
+        // The trigram index answers substrings of three characters or more; shorter ones scan.
+        Db::Sqlite(_) if text.chars().count() >= 3 => (
+            "u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH $2)",
+            format!("\"{}\"", text.replace('"', "\"\"")),
+        ),
+        Db::Sqlite(_) => (
+            "(lower(u.name) LIKE $2 ESCAPE '\\' OR lower(u.username) LIKE $2 ESCAPE '\\')",
+            super::like_pattern(text),
+        ),
+    }
 }
 
 pub async fn count_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {

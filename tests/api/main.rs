@@ -5,6 +5,8 @@
 mod helpers;
 
 mod accounts;
+mod directory;
 mod instances;
 mod meetings;
+mod query_plans;
 mod relations;

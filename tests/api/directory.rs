@@ -1,0 +1,86 @@
+//! The member directory's search and filters, served by trigram indexes.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn usernames(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_directory_finds_substrings_of_names_and_usernames_in_any_case(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let me = app.user("searcher", json!({})).await;
+    app.user(
+        "ada_lovelace",
+        json!({"name": "Ada Lovelace", "available_to_mentor": true}),
+    )
+    .await;
+    app.user(
+        "grace_hopper",
+        json!({"name": "Grace Hopper", "need_mentoring": true}),
+    )
+    .await;
+    app.register("pending_ada", json!({"name": "Unverified Person"}))
+        .await;
+    let search = |query: &str| {
+        let path = format!("/users?{query}");
+        let token = me.token.clone();
+        let app = &app;
+        async move {
+            let (status, list) = app.get(&path, Some(&token)).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            usernames(&list)
+        }
+    };
+    assert_eq!(search("search=LOVE").await, vec!["ada_lovelace"]);
+    assert_eq!(
+        search("search=ada").await,
+        vec!["ada_lovelace", "pending_ada"]
+    );
+    assert_eq!(search("search=Hopper").await, vec!["grace_hopper"]);
+    assert_eq!(
+        search("search=ce%20Ho").await,
+        vec!["grace_hopper"],
+        "spaces are part of the text"
+    );
+    assert_eq!(
+        search("search=pe").await,
+        vec!["grace_hopper", "pending_ada"],
+        "short texts work too"
+    );
+    assert_eq!(
+        search("search=%25").await,
+        Vec::<String>::new(),
+        "% is no wildcard"
+    );
+    assert_eq!(
+        search("search=ada&available_to_mentor=true").await,
+        vec!["ada_lovelace"]
+    );
+    assert_eq!(search("need_mentoring=true").await, vec!["grace_hopper"]);
+    assert_eq!(search("search=\"quoted\"").await, Vec::<String>::new());
+    let (_, verified) = app.get("/users/verified?search=ada", Some(&me.token)).await;
+    assert_eq!(usernames(&verified), vec!["ada_lovelace"]);
+
+    // Renaming is searchable at once (the index follows the table).
+    let renamed = app.user("renamed_one", json!({"name": "Old Name"})).await;
+    let (status, _) = app
+        .put(
+            "/user",
+            Some(&renamed.token),
+            json!({"name": "Katherine Johnson"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(search("search=katherine").await, vec!["renamed_one"]);
+    assert!(search("search=old%20name").await.is_empty());
+    app.stop().await;
+}
+
+crate::db_tests!(the_directory_finds_substrings_of_names_and_usernames_in_any_case);
