@@ -6,6 +6,7 @@ pub mod admin;
 pub mod docs;
 pub mod health;
 pub mod meetings;
+pub mod metrics;
 pub mod relations;
 pub mod users;
 
@@ -60,9 +61,12 @@ pub fn router(
 + Clone
 + Send
 + 'static {
-    let (api, openapi) = api(state);
+    metrics::recorder();
+    let (api, openapi) = api(state.clone());
     let app = api
+        .route_layer(middleware::from_fn(metrics::track_requests))
         .merge(docs::routes(openapi))
+        .route("/metrics", axum::routing::get(metrics::render).with_state(state))
         .fallback(|| async { Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::map_response(json_error_bodies))

@@ -119,7 +119,15 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
         }
     }
     let started = std::time::Instant::now();
-    match job.run(state, tick).await {
+    let outcome = job.run(state, tick).await;
+    let labels = [
+        ("job", job.name()),
+        ("outcome", if outcome.is_ok() { "ok" } else { "failed" }),
+    ];
+    metrics::counter!("job_runs_total", &labels).increment(1);
+    metrics::histogram!("job_duration_seconds", &labels[..1])
+        .record(started.elapsed().as_secs_f64());
+    match outcome {
         Ok(affected) => {
             tracing::info!(
                 job = job.name(),

@@ -8,5 +8,6 @@ mod accounts;
 mod directory;
 mod instances;
 mod meetings;
+mod operations;
 mod query_plans;
 mod relations;

@@ -1,0 +1,52 @@
+//! What operators look at: metrics, request ids, health.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn metrics_count_requests_per_route_and_show_the_outbox(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let user = app.user("metered_user", json!({})).await;
+    app.get("/users/12345", Some(&user.token)).await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    // Routes are counted by pattern, not by raw path.
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/users/{user_id}",status="404"}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="/register",status="201""#), "{text}");
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("outbox_unsent_mails"), "{text}");
+    assert!(text.contains("db_pool_connections_in_use"), "{text}");
+    app.stop().await;
+}
+
+async fn every_response_carries_a_request_id(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    let given = app
+        .client
+        .get(app.url("/health/live"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "trace-me-42");
+    app.stop().await;
+}
+
+crate::db_tests!(
+    metrics_count_requests_per_route_and_show_the_outbox,
+    every_response_carries_a_request_id
+);
