@@ -338,9 +338,18 @@ fn private(mut response: Response) -> Response {
         (status = 404, content_type = "text/html", body = String)))]
 pub async fn invitation_page(
     State(state): State<AppState>,
-    PathParams((id, decision)): PathParams<(i64, String)>,
+    PathParams((id, decision)): PathParams<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
+    // A browser shows this page, so even a malformed id gets an HTML answer.
+    let Ok(id) = id.parse::<i64>() else {
+        let mut response = html(page_frame(
+            "Invitation link",
+            "<p class=\"error\">Meeting does not exist.</p>",
+        ));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return private(response);
+    };
     let page =
         match service::check_link(&state, id, &decision, query.as_deref().unwrap_or_default()) {
             Err(Error::Api(err)) => {
