@@ -1,0 +1,42 @@
+-- Bulk seed for the benchmark, written once for both databases. :N is replaced by the number of
+-- users. User 1 (bench_user) was registered through the API first; every seeded member gets its
+-- password hash. Members come in pairs (2p+1 mentors 2p+2); each pair has two relations: the
+-- first accepted for one pair in ten (completed otherwise), the second pending for one pair in
+-- ten (cancelled otherwise). Each relation has five tasks, two of them done; each accepted
+-- relation has a confirmed meeting next week.
+WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < :N)
+INSERT INTO users (name, username, email, password_hash, registration_date, terms_and_conditions_checked,
+    is_email_verified, email_verification_date, need_mentoring, available_to_mentor, bio)
+SELECT
+    trim(substr('Ada   Grace Alan  Linus Barbara Edsger Donald Frances Ken   Dennis Radia Shafi Leslie Tim   Margaret', 1 + (i % 15) * 6, 6))
+        || ' ' || trim(substr('Smith   Garcia  Okafor  Tanaka  Nguyen  Rossi   Kowalski Haddad  Silva   Ivanova Larsen  Moreau  ', 1 + ((i / 15) % 12) * 8, 8)),
+    'member_' || i, 'member_' || i || '@example.com',
+    (SELECT password_hash FROM users WHERE id = 1), 1700000000.0 + i, TRUE, TRUE, 1700000000.0 + i,
+    i % 2 = 0, i % 2 = 1, 'Seeded member number ' || i
+FROM n;
+
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2 * (:N / 2) - 1)
+INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date, accept_date, start_date,
+    end_date, state, notes, next_task_id)
+SELECT
+    2 * (i % (:N / 2)) + 1, 2 * (i % (:N / 2)) + 2, 2 * (i % (:N / 2)) + 2, 1700000000.0 + i,
+    1700000100.0 + i, 1700000100.0 + i,
+    CASE WHEN i < :N / 2 AND (i % (:N / 2)) % 10 = 0 THEN 1900000000.0 ELSE 1710000000.0 + i END,
+    CASE WHEN i < :N / 2 THEN (CASE WHEN (i % (:N / 2)) % 10 = 0 THEN 2 ELSE 5 END)
+         ELSE (CASE WHEN (i % (:N / 2)) % 10 = 1 THEN 1 ELSE 4 END) END,
+    'Seeded relation', 6
+FROM n;
+
+INSERT INTO current_relations (user_id, relation_id)
+SELECT mentor_id, id FROM mentorship_relations WHERE state = 2
+UNION ALL SELECT mentee_id, id FROM mentorship_relations WHERE state = 2;
+
+WITH RECURSIVE k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < 5)
+INSERT INTO tasks (relation_id, id, description, is_done, created_at, completed_at)
+SELECT r.id, k.j, 'Seeded task ' || k.j, k.j <= 2, 1700000200.0 + r.id, CASE WHEN k.j <= 2 THEN 1700000300.0 + r.id + k.j END
+FROM mentorship_relations r, k;
+
+INSERT INTO meetings (relation_id, mentor_id, mentee_id, proposer_id, start_date, end_date, place, state,
+    created_at, updated_at)
+SELECT id, mentor_id, mentee_id, mentee_id, :NOW + 7 * 86400, :NOW + 7 * 86400 + 3600, 'Room 1', 'confirmed', :NOW, :NOW
+FROM mentorship_relations WHERE state = 2;
