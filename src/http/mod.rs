@@ -173,6 +173,22 @@ impl JsonBody {
     }
 }
 
+/// Like [`JsonBody`], but a body that is not JSON counts as no body at all: the contract answers
+/// `PUT /user` with "No data for updating profile was sent." for it, not with a parse error.
+pub struct LenientJsonBody(pub Option<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for LenientJsonBody {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match JsonBody::from_request(request, state).await {
+            Ok(JsonBody(value)) => Ok(LenientJsonBody(value)),
+            Err(error) if error.status() == StatusCode::BAD_REQUEST => Ok(LenientJsonBody(None)),
+            Err(error) => Err(error),
+        }
+    }
+}
+
 /// Path parameters; anything that does not parse (`/users/abc`) is a 404, as in the reference.
 pub struct PathParams<T>(pub T);
 

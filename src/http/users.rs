@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AuthUser, JsonBody, PathParams, QueryParams, message};
+use super::{AuthUser, LenientJsonBody, PathParams, QueryParams, message};
 use crate::app::AppState;
 use crate::domain::clock::iso_naive;
 use crate::error::{ErrorResponse, MessageBody, Result};
@@ -178,7 +178,7 @@ pub struct UpdateProfileRequest {
 pub async fn update_me(
     State(state): State<AppState>,
     user: AuthUser,
-    body: JsonBody,
+    LenientJsonBody(body): LenientJsonBody,
 ) -> Result<Response> {
     let outcome = services::users::update_me(&state, user.id, body.as_ref()).await?;
     Ok(message(StatusCode::OK, outcome))

@@ -26,6 +26,18 @@ async fn caller(state: &AppState, user_id: i64) -> Result<UserRow> {
         .ok_or_else(|| Error::not_found(messages::USER_DOES_NOT_EXIST))
 }
 
+/// Locks the set of admins for the transaction and checks the caller is one of them, so the
+/// check still holds when the change commits (two admins revoking each other at once must not
+/// both succeed). Returns the admins' ids.
+async fn lock_admins_as(tx: &mut store::Tx, me: i64, not_admin: Message) -> Result<Vec<i64>> {
+    let admins = store::users::lock_admins(tx).await?;
+    if admins.contains(&me) {
+        Ok(admins)
+    } else {
+        Err(Error::forbidden(not_admin))
+    }
+}
+
 /// `POST /admin/new`.
 pub async fn grant(state: &AppState, me: i64, body: Option<&Value>) -> Result<Message> {
     let target = target_id(body)?;
@@ -38,6 +50,7 @@ pub async fn grant(state: &AppState, me: i64, body: Option<&Value>) -> Result<Me
         ));
     }
     let mut tx = state.db.begin().await?;
+    lock_admins_as(&mut tx, me, messages::USER_ASSIGN_NOT_ADMIN).await?;
     let user = store::users::lock_by_id(&mut tx, target)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_DOES_NOT_EXIST))?;
@@ -57,7 +70,8 @@ pub async fn revoke(state: &AppState, me: i64, body: Option<&Value>) -> Result<M
         return Err(Error::forbidden(messages::USER_REVOKE_NOT_ADMIN));
     }
     let mut tx = state.db.begin().await?;
-    if target == me && store::users::count_admins(&mut tx).await? <= 1 {
+    let admins = lock_admins_as(&mut tx, me, messages::USER_REVOKE_NOT_ADMIN).await?;
+    if target == me && admins.len() <= 1 {
         return Err(Error::forbidden(messages::USER_CANNOT_REVOKE_ADMIN_STATUS));
     }
     let user = store::users::lock_by_id(&mut tx, target)

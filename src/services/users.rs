@@ -45,10 +45,12 @@ pub async fn delete_me(state: &AppState, user_id: i64) -> Result<Message> {
     require_verified_user(state, user_id).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    // The admins first: the lock order of every change to the set of admins.
+    let admins = store::users::lock_admins(&mut tx).await?;
     let user = store::users::lock_by_id(&mut tx, user_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_DOES_NOT_EXIST))?;
-    if user.is_admin && store::users::count_admins(&mut tx).await? <= 1 {
+    if user.is_admin && admins.len() <= 1 {
         return Err(Error::bad_request(messages::USER_CANT_DELETE));
     }
     let ended = store::relations::end_relations_of_leaving_users(&mut tx, &[user_id], now).await?;

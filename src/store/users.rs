@@ -376,12 +376,17 @@ fn search_condition(db: &Db, text: &str) -> (&'static str, String) {
     }
 }
 
-pub async fn count_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM users WHERE is_admin"
-    )
-    .fetch_one(c)
-    .await)
+/// The ids of the admins, locked until the transaction ends. Every transaction that can change
+/// the set of admins (grant, revoke, account deletion) takes this lock first, so two of them
+/// never both see "another admin is left" and leave none. SQLite transactions hold the write
+/// lock from their start already.
+pub async fn lock_admins(tx: &mut Tx) -> Result<Vec<i64>, sqlx::Error> {
+    let sql = if tx.is_postgres() {
+        "SELECT id FROM users WHERE is_admin ORDER BY id FOR UPDATE"
+    } else {
+        "SELECT id FROM users WHERE is_admin ORDER BY id"
+    };
+    with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(sql).fetch_all(c).await)
 }
 
 pub async fn set_admin(tx: &mut Tx, id: i64, is_admin: bool) -> Result<u64, sqlx::Error> {

@@ -5,10 +5,14 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod cli;
 mod directory;
 mod instances;
 mod meetings;
 mod operations;
 mod query_plans;
+mod relation_rules;
 mod relations;
+mod signed_links;
+mod users;
