@@ -2,7 +2,7 @@
 """The benchmark: seeds a database of a chosen size, drives the release server with wrk, and
 writes a table (Markdown and JSON) per endpoint: req/s, p50, p99, errors, server RSS.
 
-    bench/run.sh [--users 1000000] [--db sqlite|postgres|both] [--seconds 10] [--connections 16,64]
+    bench/run.sh [--users 1000000] [--db sqlite|postgres|both] [--seconds 10] [--connections 16,64] [--soak-seconds 600]
 
 Server and load generator share this machine's cores, as the targets assume. Results go to
 bench/results/<date>-<db>.{md,json}.
@@ -90,12 +90,17 @@ def run_sql(db_kind, url, sql):
         subprocess.run([sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", path, sql], check=True)
 
 
-def wrk(base, path, token, seconds, connections, script=None, pid=None):
-    """Runs wrk; returns req/s, p50 and p99 in ms, errors, and the peak server RSS."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+def wrk_command(base, path, token, seconds, connections, script=None, threads=2):
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
     if script:
         command += ["-s", script]
-    command.append(base + path)
+    return command + [base + path]
+
+
+def wrk(base, path, token, seconds, connections, script=None, pid=None, threads=2, alongside=None):
+    """Runs wrk (and, if given, another wrk command `alongside` it, whose output is returned
+    too); returns req/s, p50 and p99 in ms, errors, and the peak server RSS."""
+    background = subprocess.Popen(alongside, stdout=subprocess.PIPE, text=True) if alongside else None
     peak = [0.0]
     done = threading.Event()
 
@@ -106,10 +111,19 @@ def wrk(base, path, token, seconds, connections, script=None, pid=None):
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    output = subprocess.run(command, capture_output=True, text=True).stdout
+    output = subprocess.run(wrk_command(base, path, token, seconds, connections, script, threads),
+                            capture_output=True, text=True).stdout
+    other = background.communicate()[0] if background else None
     done.set()
     sampler.join()
+    result = parse_wrk(output)
+    result["rss_mb"] = round(peak[0], 1)
+    if other is not None:
+        result["alongside"] = parse_wrk(other)
+    return result
 
+
+def parse_wrk(output):
     def ms(label):
         found = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", output)
         if not found:
@@ -122,7 +136,7 @@ def wrk(base, path, token, seconds, connections, script=None, pid=None):
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
-    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors, "rss_mb": round(peak[0], 1)}
+    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}
 
 
 def lua(work, name, body):
@@ -132,7 +146,56 @@ def lua(work, name, body):
     return path
 
 
-def bench(db_kind, users, seconds, connection_levels):
+def write_mix(work, base, free_pairs, connections):
+    """The write mix: one wrk thread per connection, so each connection waits for its answer and
+    can follow one pair of members (not yet used, in no relation) through the relation's life:
+    the mentee sends a request, the mentor lists their pending requests (to learn its id) and
+    accepts it, the mentee creates a task, the mentor completes it, the mentee cancels the
+    relation, and around again."""
+    members = []
+    for _ in range(connections):
+        pair = next(free_pairs)
+        mentor, mentee = 2 * pair + 1, 2 * pair + 2
+        tokens = [call("POST", base + "/login", dict(username=f"member_{who}", password=PASSWORD))["access_token"]
+                  for who in (mentor, mentee)]
+        members.append(f'{{{mentor}, {mentee}, "{tokens[0]}", "{tokens[1]}"}}')
+    end_date = int(time.time()) + 8 * 7 * 86400
+    return lua(work, f"writes-{connections}", f"""
+local pairs = {{ {", ".join(members)} }}
+local made = 0
+function setup(thread)
+  thread:set("index", made)
+  made = made + 1
+end
+function init(args)
+  pair = pairs[index + 1]
+  step = 0
+  relation = 0
+end
+local function call(method, path, token, body)
+  local headers = {{ ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }}
+  return wrk.format(method, path, headers, body)
+end
+function request()
+  local mentor, mentee, mentor_token, mentee_token = pair[1], pair[2], pair[3], pair[4]
+  local r = "/mentorship_relation/" .. relation
+  if step == 0 then
+    return call("POST", "/mentorship_relation/send_request", mentee_token, string.format(
+      '{{"mentor_id": %d, "mentee_id": %d, "end_date": {end_date}, "notes": "bench"}}', mentor, mentee))
+  elseif step == 1 then return call("GET", "/mentorship_relations/pending", mentor_token)
+  elseif step == 2 then return call("PUT", r .. "/accept", mentor_token)
+  elseif step == 3 then return call("POST", r .. "/task", mentee_token, '{{"description": "bench task"}}')
+  elseif step == 4 then return call("PUT", r .. "/task/1/complete", mentor_token)
+  else return call("PUT", r .. "/cancel", mentee_token) end
+end
+function response(status, headers, body)
+  if step == 1 then relation = tonumber(body:match('"id"%s*:%s*(%d+)')) or 0 end
+  step = (step + 1) % 6
+end
+""")
+
+
+def bench(db_kind, users, seconds, connection_levels, soak_seconds):
     work = tempfile.mkdtemp(prefix=f"mentorship-bench-{db_kind}-")
     mail_dir = os.path.join(work, "mail")
     if db_kind == "postgres":
@@ -174,16 +237,7 @@ end""")
 wrk.body = '{{"username": "bench_user", "password": "{PASSWORD}"}}'
 wrk.headers["Content-Type"] = "application/json"
 """)
-    writes = lua(work, "writes", """
-local n = 0
-request = function()
-  n = n + 1
-  local headers = { ["Content-Type"] = "application/json", ["Authorization"] = wrk.headers["Authorization"] }
-  if n % 2 == 1 then
-    return wrk.format("POST", "/mentorship_relation/1/task", headers, '{"description": "bench task"}')
-  end
-  return wrk.format("POST", "/mentorship_relation/1/task/1/comment", headers, '{"comment": "bench comment"}')
-end""")
+    free_pairs = iter(p for p in range(1, users // 2) if p % 10 not in (0, 1))
     endpoints = [
         ("GET /health/live", "/health/live", None),
         ("GET /health", "/health", None),
@@ -195,35 +249,67 @@ end""")
         ("GET /home", "/home", None),
         ("GET /meetings", "/meetings", None),
         ("POST /login", "/login", login),
-        ("writes: create task / comment", "/", writes),
+        ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]
     rows = []
     for connections in connection_levels:
         for label, path, script in endpoints:
-            result = wrk(server.base, path, token, seconds, connections, script, pid)
+            threads = 2
+            if script == "writes":
+                script, threads = write_mix(work, server.base, free_pairs, connections), connections
+            result = wrk(server.base, path, token, seconds, connections, script, pid, threads)
             result.update(endpoint=label, connections=connections)
             rows.append(result)
             print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']} ms  "
                   f"p99 {result['p99_ms']} ms  errors {result['errors']}  rss {result['rss_mb']} MB", flush=True)
+    # Reads by id while 64 logins at a time hash passwords: the reads must not starve.
+    flood = wrk(server.base, "/", token, seconds, 16, random_user, pid,
+                alongside=wrk_command(server.base, "/login", token, seconds, 64, login))
+    flood.update(endpoint="GET /users/<id> during a flood of 64 logins", connections=16)
+    rows.append(flood)
+    logins = flood["alongside"]
+    print(f"  login flood: /users/<id> p99 {flood['p99_ms']} ms, {flood['rps']:.0f} req/s; logins {logins['rps']:.0f}/s "
+          f"p99 {logins['p99_ms']} ms, errors {logins['errors']}; peak rss {flood['rss_mb']} MB", flush=True)
+    time.sleep(3)
+    after_flood_rss = rss_mb(pid)
+    soak = []
+    if soak_seconds:
+        # Reads for a while, the RSS sampled every 30 s: it must stay flat.
+        endless = wrk_command(server.base, "/", token, soak_seconds, 16, random_user)
+        process = subprocess.Popen(endless, stdout=subprocess.DEVNULL)
+        started = time.time()
+        while process.poll() is None:
+            soak.append((round(time.time() - started), round(rss_mb(pid), 1)))
+            time.sleep(30)
+        print(f"  soak: rss over time {soak}", flush=True)
     after_rss = rss_mb(pid)
     server.stop()
     if db_kind == "postgres":
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
     return {"db": db_kind, "users": users, "seconds_per_run": seconds, "seeding_seconds": round(seeding),
-            "idle_rss_mb": round(idle_rss, 1), "final_rss_mb": round(after_rss, 1), "rows": rows}
+            "idle_rss_mb": round(idle_rss, 1), "after_flood_rss_mb": round(after_flood_rss, 1),
+            "soak_rss_mb": soak, "final_rss_mb": round(after_rss, 1), "rows": rows}
 
 
 def markdown(result):
     base = {c: next(r["rps"] for r in result["rows"] if r["endpoint"] == "GET /health/live" and r["connections"] == c)
             for c in {r["connections"] for r in result["rows"]}}
     lines = [f"### {result['db']}, {result['users']:,} users (seeded in {result['seeding_seconds']} s; "
-             f"RSS idle {result['idle_rss_mb']} MB, at the end {result['final_rss_mb']} MB)", "",
+             f"RSS idle {result['idle_rss_mb']} MB, 3 s after the login flood {result['after_flood_rss_mb']} MB, "
+             f"at the end {result['final_rss_mb']} MB)", "",
              "| endpoint | conns | req/s | % of /health/live | p50 ms | p99 ms | errors | peak RSS MB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
         share = 100 * r["rps"] / base[r["connections"]]
         lines.append(f"| {r['endpoint']} | {r['connections']} | {r['rps']:.0f} | {share:.1f} % | {r['p50_ms']} | "
                      f"{r['p99_ms']} | {r['errors']} | {r['rss_mb']} |")
+        if "alongside" in r:
+            a = r["alongside"]
+            lines.append(f"| ... the 64 logins meanwhile | 64 | {a['rps']:.0f} | | {a['p50_ms']} | {a['p99_ms']} | "
+                         f"{a['errors']} | |")
+    if result["soak_rss_mb"]:
+        lines += ["", "RSS under 16 connections of reads (seconds, MB): "
+                  + ", ".join(f"{t} s: {mb}" for t, mb in result["soak_rss_mb"])]
     return "\n".join(lines) + "\n"
 
 
@@ -233,13 +319,14 @@ def main():
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="16,64")
+    parser.add_argument("--soak-seconds", type=int, default=0, help="read load this long at the end, RSS sampled")
     args = parser.parse_args()
     users = args.users - args.users % 2
     levels = [int(c) for c in args.connections.split(",")]
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     for db_kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        result = bench(db_kind, users, args.seconds, levels)
+        result = bench(db_kind, users, args.seconds, levels, args.soak_seconds)
         result["date"] = stamp
         result["machine"] = f"{os.cpu_count()} cores shared by server and load generator"
         stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}")

@@ -8,8 +8,8 @@ WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < :N)
 INSERT INTO users (name, username, email, password_hash, registration_date, terms_and_conditions_checked,
     is_email_verified, email_verification_date, need_mentoring, available_to_mentor, bio)
 SELECT
-    trim(substr('Ada   Grace Alan  Linus Barbara Edsger Donald Frances Ken   Dennis Radia Shafi Leslie Tim   Margaret', 1 + (i % 15) * 6, 6))
-        || ' ' || trim(substr('Smith   Garcia  Okafor  Tanaka  Nguyen  Rossi   Kowalski Haddad  Silva   Ivanova Larsen  Moreau  ', 1 + ((i / 15) % 12) * 8, 8)),
+    trim(substr('Ada     Grace   Alan    Linus   Barbara Edsger  Donald  Frances Ken     Dennis  Radia   Shafi   Leslie  Tim     Margaret', 1 + (i % 15) * 8, 8))
+        || ' ' || trim(substr('Smith   Garcia  Okafor  Tanaka  Nguyen  Rossi   KowalskiHaddad  Silva   Ivanova Larsen  Moreau  ', 1 + ((i / 15) % 12) * 8, 8)),
     'member_' || i, 'member_' || i || '@example.com',
     (SELECT password_hash FROM users WHERE id = 1), 1700000000.0 + i, TRUE, TRUE, 1700000000.0 + i,
     i % 2 = 0, i % 2 = 1, 'Seeded member number ' || i

@@ -105,7 +105,7 @@ impl Default for ServeOptions {
 
 /// Migrates, binds `config.bind_addr` (port 0 picks a free port) and serves until stopped.
 pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<RunningServer> {
-    let db = Db::connect(&config.database_url, 16).await?;
+    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
     let transport = Transport::from_config(&config.mail_transport)?;
     let listener = TcpListener::bind(config.bind_addr)

@@ -238,6 +238,19 @@ pub async fn list_for_user(
     user_id: i64,
     scope: RelationScope,
 ) -> Result<Vec<RelationRow>, sqlx::Error> {
+    let (sql, value) = list_for_user_sql(scope);
+    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .bind(user_id)
+    .bind(value)
+    .fetch_all(c)
+    .await)
+}
+
+/// The query of [`list_for_user`] and the value bound to `$2` (`$1` is the user), public for
+/// the plan checks (`EXPLAIN`) of the tests.
+pub fn list_for_user_sql(scope: RelationScope) -> (String, Option<f64>) {
     let (condition, value): (&str, Option<f64>) = match scope {
         RelationScope::All(None) => ("TRUE", None),
         RelationScope::All(Some(state)) => ("r.state = $2", Some(state as f64)),
@@ -248,13 +261,7 @@ pub async fn list_for_user(
         "{RELATION_SELECT} WHERE (r.mentor_id = $1 OR r.mentee_id = $1) AND ($2 IS NULL OR {condition})
          ORDER BY CASE WHEN r.mentor_id = $1 THEN 0 ELSE 1 END, r.id"
     );
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
-        sqlx::AssertSqlSafe(sql.clone())
-    )
-    .bind(user_id)
-    .bind(value)
-    .fetch_all(c)
-    .await)
+    (sql, value)
 }
 
 pub async fn current_of(db: &super::Db, user_id: i64) -> Result<Option<RelationRow>, sqlx::Error> {

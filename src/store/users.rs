@@ -306,16 +306,16 @@ pub async fn list_public(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<PublicUserRow>, sqlx::Error> {
+    let search = filter
+        .search
+        .as_deref()
+        .map(|text| DirectorySearch::new(db, text));
     let mut conditions = vec!["u.id <> $1"];
     if filter.verified_only {
         conditions.push("u.is_email_verified");
     }
-    let search = filter
-        .search
-        .as_deref()
-        .map(|text| search_condition(db, text));
-    if let Some((condition, _)) = &search {
-        conditions.push(condition);
+    if let Some(search) = &search {
+        conditions.push(search.condition);
     }
     if filter.need_mentoring.is_some() {
         conditions.push("u.need_mentoring = $3");
@@ -323,8 +323,8 @@ pub async fn list_public(
     if filter.available_to_mentor.is_some() {
         conditions.push("u.available_to_mentor = $4");
     }
-    let sql = directory_sql(&conditions);
-    let term = search.map(|(_, term)| term).unwrap_or_default();
+    let sql = directory_sql(search.as_ref(), &conditions);
+    let term = search.map(|search| search.term).unwrap_or_default();
     with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )
@@ -340,39 +340,63 @@ pub async fn list_public(
 
 /// The directory query for these conditions; binds: $1 the caller, $2 the search term,
 /// $3 need_mentoring, $4 available_to_mentor, $5 limit, $6 offset.
-fn directory_sql(conditions: &[&str]) -> String {
+fn directory_sql(search: Option<&DirectorySearch>, conditions: &[&str]) -> String {
+    let (source, order) = search.map_or(("users u", "u.id"), |s| (s.source, s.order));
     format!(
-        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
-         WHERE {} ORDER BY u.id LIMIT $5 OFFSET $6",
+        "SELECT {PUBLIC_COLUMNS} FROM {source} LEFT JOIN current_relations cr ON cr.user_id = u.id
+         WHERE {} ORDER BY {order} LIMIT $5 OFFSET $6",
         conditions.join(" AND ")
     )
 }
 
 /// The directory search query and its search term, for plan checks (`EXPLAIN`) in tests.
 pub fn directory_search_sql(db: &Db, text: &str) -> (String, String) {
-    let (condition, term) = search_condition(db, text);
+    let search = DirectorySearch::new(db, text);
     (
-        directory_sql(&["u.id <> $1", "u.is_email_verified", condition]),
-        term,
+        directory_sql(
+            Some(&search),
+            &["u.id <> $1", "u.is_email_verified", search.condition],
+        ),
+        search.term,
     )
 }
 
-/// The search fragment (binding `$2`) and the value to bind for `text`, lower-cased.
-fn search_condition(db: &Db, text: &str) -> (&'static str, String) {
-    match db {
-        Db::Postgres(_) => (
-            "(lower(u.name) LIKE $2 OR lower(u.username) LIKE $2)",
-            super::like_pattern(text),
-        ),
-        // The trigram index answers substrings of three characters or more; shorter ones scan.
-        Db::Sqlite(_) if text.chars().count() >= 3 => (
-            "u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH $2)",
-            format!("\"{}\"", text.replace('"', "\"\"")),
-        ),
-        Db::Sqlite(_) => (
-            "(lower(u.name) LIKE $2 ESCAPE '\\' OR lower(u.username) LIKE $2 ESCAPE '\\')",
-            super::like_pattern(text),
-        ),
+/// How the directory finds a search text: the rows it reads (aliasing `users` as `u`), the
+/// condition (binding `$2`), the order of the page (by user id) and the value bound to `$2`.
+struct DirectorySearch {
+    source: &'static str,
+    condition: &'static str,
+    order: &'static str,
+    term: String,
+}
+
+impl DirectorySearch {
+    fn new(db: &Db, text: &str) -> DirectorySearch {
+        match db {
+            Db::Postgres(_) => DirectorySearch {
+                source: "users u",
+                condition: "(lower(u.name) LIKE $2 OR lower(u.username) LIKE $2)",
+                order: "u.id",
+                term: super::like_pattern(text),
+            },
+            // The trigram index answers substrings of three characters or more. The query is
+            // driven from it, in its rowid (= user id) order, so SQLite stops once the page is
+            // full instead of collecting every match first (83,000 for a common trigram at 1M
+            // users: 40 ms, against 0.1 ms).
+            Db::Sqlite(_) if text.chars().count() >= 3 => DirectorySearch {
+                source: "users_search s JOIN users u ON u.id = s.rowid",
+                condition: "s.users_search MATCH $2",
+                order: "s.rowid",
+                term: format!("\"{}\"", text.replace('"', "\"\"")),
+            },
+            // Shorter ones scan.
+            Db::Sqlite(_) => DirectorySearch {
+                source: "users u",
+                condition: "(lower(u.name) LIKE $2 ESCAPE '\\' OR lower(u.username) LIKE $2 ESCAPE '\\')",
+                order: "u.id",
+                term: super::like_pattern(text),
+            },
+        }
     }
 }
 
