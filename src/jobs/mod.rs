@@ -1,6 +1,8 @@
 //! Scheduled jobs: every instance computes the schedule, and only the one whose insert of
-//! (job, tick) into `job_runs` succeeds runs that tick (design.md §5). The job bodies are
-//! set-based, batched and idempotent, so a manual re-run is harmless.
+//! (job, tick) into `job_runs` succeeds runs that tick (design.md §5). The claim is a lease the
+//! runner renews while it works: if its instance dies mid-run, another takes the tick over once
+//! the lease has run out. The job bodies are set-based, batched and idempotent, so a takeover
+//! or a manual re-run finishes the work without doing any of it twice.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +19,12 @@ use crate::store;
 pub const UNVERIFIED_ACCOUNT_LIFETIME_SECS: f64 = 30.0 * 86_400.0;
 /// Rows changed per transaction, so no job holds a long lock.
 const BATCH: i64 = 500;
+/// How long a claimed tick stays leased without renewal; the runner renews it every third.
+const TICK_LEASE_SECS: f64 = 30.0;
+/// A failed run is tried again this long after (a database blip should not skip a day).
+const RETRY_FAILED_AFTER_SECS: f64 = 300.0;
+/// How often an instance looks for ticks left unfinished by a dead instance.
+const ABANDONED_CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// The jobs, their CLI names and their schedules (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +92,8 @@ async fn delete_unverified_users(state: &AppState, now: Timestamp) -> anyhow::Re
     Ok(deleted)
 }
 
-/// Runs the schedule until shutdown. Each tick runs on one instance only.
+/// Runs the schedule until shutdown. Each tick runs on one instance only; between ticks the
+/// instance takes over ticks whose runner died.
 pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         let now = state.clock.now();
@@ -100,17 +109,41 @@ pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>)
             .min_by_key(|(_, at)| *at);
         let Some((job, at)) = next else { return };
         let wait = (at - now_dt).to_std().unwrap_or(Duration::ZERO);
+        let tick_due = wait <= ABANDONED_CHECK_EVERY;
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(wait.min(ABANDONED_CHECK_EVERY)) => {}
             _ = shutdown.changed() => return,
         }
-        run_tick(&state, job, at.timestamp() as f64).await;
+        if tick_due {
+            run_tick(&state, job, at.timestamp() as f64).await;
+        }
+        take_over_abandoned_ticks(&state).await;
     }
 }
 
-/// Claims the tick and runs the job if this instance won the claim.
+/// Finishes the ticks whose runner stopped renewing its lease (its instance died).
+async fn take_over_abandoned_ticks(state: &AppState) {
+    let ticks = match store::jobs::abandoned_ticks(&state.db, state.clock.now()).await {
+        Ok(ticks) => ticks,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not look for abandoned job ticks");
+            return;
+        }
+    };
+    for (name, tick) in ticks {
+        if let Some(job) = Job::from_name(&name)
+            && run_tick(state, job, tick).await
+        {
+            tracing::warn!(job = name, tick, "took over a tick left unfinished");
+        }
+    }
+}
+
+/// Claims the tick and runs the job if this instance won the claim, renewing the lease while
+/// the job works. True if this instance ran it.
 pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
-    match store::jobs::claim_tick(&state.db, job.name(), tick, state.clock.now()).await {
+    let now = state.clock.now();
+    match store::jobs::claim_tick(&state.db, job.name(), tick, now, now + TICK_LEASE_SECS).await {
         Ok(true) => {}
         Ok(false) => return false,
         Err(err) => {
@@ -119,7 +152,23 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
         }
     }
     let started = std::time::Instant::now();
-    let outcome = job.run(state, tick).await;
+    let outcome = {
+        let work = job.run(state, tick);
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(Duration::from_secs_f64(TICK_LEASE_SECS / 3.0));
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                outcome = &mut work => break outcome,
+                _ = renew.tick() => {
+                    let lease_until = state.clock.now() + TICK_LEASE_SECS;
+                    if let Err(err) = store::jobs::renew_lease(&state.db, job.name(), tick, lease_until).await {
+                        tracing::warn!(job = job.name(), error = %err, "could not renew a job lease");
+                    }
+                }
+            }
+        }
+    };
     let labels = [
         ("job", job.name()),
         ("outcome", if outcome.is_ok() { "ok" } else { "failed" }),
@@ -145,12 +194,16 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
             )
             .await;
         }
-        Err(err) => tracing::error!(
-            job = job.name(),
-            tick,
-            error = format!("{err:#}"),
-            "job failed"
-        ),
+        Err(err) => {
+            tracing::error!(
+                job = job.name(),
+                tick,
+                error = format!("{err:#}"),
+                "job failed"
+            );
+            let retry_at = state.clock.now() + RETRY_FAILED_AFTER_SECS;
+            let _ = store::jobs::renew_lease(&state.db, job.name(), tick, retry_at).await;
+        }
     }
     true
 }

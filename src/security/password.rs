@@ -23,7 +23,7 @@ fn argon2() -> Argon2<'static> {
 }
 
 /// How long a request may wait for a hashing permit before it is answered 503.
-const PERMIT_WAIT: Duration = Duration::from_secs(10);
+const PERMIT_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct PasswordHasher {

@@ -9,8 +9,18 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// SIGKILL: the process gets no chance to finish anything.
+fn kill(server: &ServerProcess) {
+    let status = std::process::Command::new("kill")
+        .arg("-KILL")
+        .arg(server.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_deliver_every_mail_queued_while_smtp_was_down_exactly_once() {
+async fn mail_queued_while_smtp_was_down_is_delivered_exactly_once_after_an_instance_is_killed() {
     let db = TestDatabase::create(DbKind::Postgres).await;
     let logs = TempDir::new();
     let smtp_address = free_address();
@@ -43,6 +53,8 @@ async fn two_instances_deliver_every_mail_queued_while_smtp_was_down_exactly_onc
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    // The first instance dies without a chance to clean up; the second sends everything.
+    kill(&first);
     let mail = MailServer::start_on(smtp_address).await;
     for i in 0..10 {
         mail.wait_for(&format!("queued_{i}@example.com"), 1).await;
@@ -183,4 +195,115 @@ async fn on_sigterm_readiness_turns_503_while_requests_are_still_served() {
         "still answering requests while draining"
     );
     assert!(server.terminate().success(), "{}", server.log());
+}
+
+/// 20,000 pairs of members, each in an ACCEPTED relation whose end date passed yesterday.
+async fn seed_due_relations(db: &mentorship::store::Db, pairs: i64) {
+    let yesterday = mentorship::domain::clock::system_now() - 86_400.0;
+    let sql = format!(
+        "INSERT INTO users (name, username, email, password_hash, registration_date,
+             terms_and_conditions_checked, is_email_verified)
+         SELECT 'Member ' || i, 'member_' || i, 'member_' || i || '@example.com', 'x', 0, TRUE, TRUE
+         FROM generate_series(1, 2 * {pairs}) AS i;
+         INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date,
+             accept_date, start_date, end_date, state, notes, next_task_id)
+         SELECT 2 * i - 1, 2 * i, 2 * i, 0, 0, 0, {yesterday}, 2, '', 1 FROM generate_series(1, {pairs}) AS i;
+         INSERT INTO current_relations (user_id, relation_id)
+         SELECT mentor_id, id FROM mentorship_relations UNION ALL SELECT mentee_id, id FROM mentorship_relations;"
+    );
+    mentorship::with_db!(db, |c| sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(c)
+        .await
+        .map(|_| ()))
+    .unwrap();
+}
+
+async fn scalar(db: &mentorship::store::Db, sql: &'static str) -> i64 {
+    mentorship::with_db!(db, |c| sqlx::query_scalar::<_, i64>(sql).fetch_one(c).await).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_tick_whose_instance_is_killed_mid_run_is_finished_by_another_exactly_once() {
+    let database = TestDatabase::create(DbKind::Postgres).await;
+    let db = mentorship::store::Db::connect(&database.url, 2)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let pairs = 20_000;
+    seed_due_relations(&db, pairs).await;
+
+    // One tick, three seconds from now (then not again before tomorrow).
+    let tick = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let schedule = tick.format("%S %M %H * * *").to_string();
+    let logs = TempDir::new();
+    // No mail server: the completion mails wait in the outbox, where they are counted.
+    let smtp = format!("smtp://{}", free_address());
+    let settings = [
+        ("DATABASE_URL", database.url.as_str()),
+        ("SMTP_URL", smtp.as_str()),
+        ("COMPLETE_RELATIONS_SCHEDULE", schedule.as_str()),
+    ];
+    let first = ServerProcess::start(&settings, &logs.path).await;
+
+    // Kill the instance once it has completed some relations, but not all.
+    let completed = "SELECT COUNT(*) FROM mentorship_relations WHERE state = 5";
+    let mut at_kill = 0;
+    for _ in 0..400 {
+        at_kill = scalar(&db, completed).await;
+        if at_kill > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    kill(&first);
+    let at_kill = scalar(&db, completed).await.max(at_kill);
+    assert!(
+        0 < at_kill && at_kill < pairs,
+        "killed mid-run: {at_kill} of {pairs} completed\n{}",
+        first.log()
+    );
+
+    // A second instance takes the tick over once the dead one's lease has run out.
+    let second = ServerProcess::start(&settings, &logs.path).await;
+    for _ in 0..120 {
+        if scalar(
+            &db,
+            "SELECT COUNT(*) FROM job_runs WHERE finished_at IS NOT NULL",
+        )
+        .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        second.log().contains("took over a tick left unfinished"),
+        "{}",
+        second.log()
+    );
+    assert_eq!(scalar(&db, completed).await, pairs);
+    assert_eq!(
+        scalar(&db, "SELECT COUNT(*) FROM current_relations").await,
+        0
+    );
+    // Each member was told once: a killed batch rolled back with its mail.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE template = 'relation_completed'"
+        )
+        .await,
+        2 * pairs
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM (SELECT recipient FROM outbox GROUP BY recipient HAVING COUNT(*) > 1) AS twice"
+        )
+        .await,
+        0
+    );
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM job_runs").await, 1);
+    db.close().await;
 }
