@@ -63,8 +63,24 @@ enum AdminCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// SQLite, in C, allocates with glibc's malloc, which gives each thread that allocates at once an
+/// arena of its own and keeps what is freed in it: with a worker thread per SQLite connection,
+/// that held 6 MB more under a read load. One arena is enough for SQLite's small allocations.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    // SAFETY: `mallopt` takes two integers and changes a malloc tuning parameter; it is called
+    // here before any SQLite connection exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         let spec = mentorship::http::docs::openapi_document();
