@@ -324,10 +324,16 @@ pub async fn list_public(
         conditions.push("u.available_to_mentor = $4");
     }
     let sql = directory_sql(search.as_ref(), &conditions);
+    // PostgreSQL must plan a search with its term: a common one ("smi") is found fastest by
+    // walking the users in id order until the page is full (1 ms), a rare one through the
+    // trigram index. A statement kept prepared ends up with one generic plan for all terms;
+    // an unnamed one is planned for the values bound to it.
+    let plan_for_the_term = db.is_postgres() && search.is_some();
     let term = search.map(|search| search.term).unwrap_or_default();
     with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )
+    .persistent(!plan_for_the_term)
     .bind(filter.exclude_id)
     .bind(&term)
     .bind(filter.need_mentoring.unwrap_or_default())
