@@ -3,8 +3,7 @@
 //! Layers: `http` (parse, authenticate, render) -> `services` (workflows, rules, transactions)
 //! -> `domain` (pure rules) and `store` (SQL for SQLite and PostgreSQL). Mail goes through the
 //! outbox in `mail`; scheduled work lives in `jobs`.
-// One audited exception: lowering the CPU priority of the password-hashing threads (libc).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod config;

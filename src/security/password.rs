@@ -2,8 +2,10 @@
 //!
 //! Each hash takes about 25 ms of CPU and 19 MiB of memory. Unbounded, a burst of logins
 //! starves every other request and balloons memory, so hashing holds one of a few permits
-//! (one per core) and runs on as many dedicated threads, at a lower CPU priority; a caller that
-//! cannot get a permit in time is told to come back later.
+//! (one per core) and runs on as many dedicated threads; a caller that cannot get a permit in
+//! time is told to come back later. (Fewer permits, or a lower CPU priority for the hashing
+//! threads, were measured and did not shorten the reads' p99 during a login flood on
+//! PostgreSQL; see bench/RESULTS.md.)
 
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
@@ -112,10 +114,7 @@ impl PasswordHasher {
 
 type HashingJob = Box<dyn FnOnce() + Send>;
 
-/// `count` threads that run hashing jobs, at nice 10: under a flood of logins the kernel keeps
-/// serving the other requests (and a database on the same machine) first. Measured on
-/// PostgreSQL with 64 logins at a time, `GET /users/<id>` p99 went from 40 ms to (see
-/// bench/RESULTS.md). The threads end when the hasher is dropped.
+/// `count` threads that run hashing jobs; they end when the hasher is dropped.
 fn start_hashing_threads(count: usize) -> SyncSender<HashingJob> {
     let (sender, receiver) = std::sync::mpsc::sync_channel::<HashingJob>(count);
     let receiver = Arc::new(Mutex::new(receiver));
@@ -124,7 +123,6 @@ fn start_hashing_threads(count: usize) -> SyncSender<HashingJob> {
         std::thread::Builder::new()
             .name(format!("password-hashing-{i}"))
             .spawn(move || {
-                lower_this_threads_priority();
                 loop {
                     // The lock is released as soon as a job is taken.
                     let next = match receiver.lock() {
@@ -141,21 +139,6 @@ fn start_hashing_threads(count: usize) -> SyncSender<HashingJob> {
     }
     sender
 }
-
-#[cfg(target_os = "linux")]
-fn lower_this_threads_priority() {
-    // SAFETY: `setpriority` with `PRIO_PROCESS` and the caller's own thread id changes only that
-    // thread's nice value on Linux; it takes no pointers. Raising one's own niceness needs no
-    // privilege; a failure leaves the thread at normal priority, which is harmless.
-    #[allow(unsafe_code)]
-    unsafe {
-        let thread_id = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, thread_id as libc::id_t, 10);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority() {}
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
     let hash = argon2()
