@@ -142,9 +142,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 ),
             };
             let state = connect(config, clock.clone()).await?;
+            let started = std::time::Instant::now();
             let changed = job.run(&state, clock.now()).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!("{}: {changed} rows changed in {seconds:.1} s", job.name());
             deliver_queued_mail(&state).await;
-            println!("{}: {changed} rows changed", job.name());
             Ok(())
         }
         Command::Admin {
@@ -166,8 +168,11 @@ async fn connect(config: Config, clock: Clock) -> anyhow::Result<AppState> {
 }
 
 /// A one-off job queues mail like any request; a running server would deliver it, but a
-/// command run alone should not leave it waiting, so try once now (failures stay queued).
+/// command run alone should not leave it waiting, so it delivers for up to half a minute
+/// (failures stay queued). A large run's remaining mail is left to the servers' workers: the
+/// command says how much.
 async fn deliver_queued_mail(state: &AppState) {
+    const BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
     let Ok(transport) =
         mentorship::mail::worker::Transport::from_config(&state.config.mail_transport)
     else {
@@ -180,10 +185,17 @@ async fn deliver_queued_mail(state: &AppState) {
         clock: state.clock.clone(),
         wake: state.mail_wake.clone(),
     };
-    while let Ok(n) = worker.deliver_due().await {
-        if n == 0 {
-            break;
+    let deadline = std::time::Instant::now() + BUDGET;
+    while std::time::Instant::now() < deadline {
+        match worker.deliver_due().await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
         }
+    }
+    if let Ok((unsent, _)) = mentorship::store::outbox::backlog(&state.db).await
+        && unsent > 0
+    {
+        println!("{unsent} mails still queued: a running server delivers them");
     }
 }
 

@@ -46,3 +46,32 @@ pub async fn queue_with_calendar(
     .await?;
     Ok(())
 }
+
+/// A mail to render and queue with [`queue_many`].
+pub struct Outgoing<'a> {
+    pub template: &'static str,
+    pub recipient: &'a str,
+    pub context: serde_json::Value,
+}
+
+/// Renders and queues many mails in `tx` at once (the jobs' notices), as [`queue`] does one.
+pub async fn queue_many(tx: &mut Tx, mails: &[Outgoing<'_>], now: Timestamp) -> anyhow::Result<()> {
+    let rendered = mails
+        .iter()
+        .map(|mail| templates::render(mail.template, &mail.context))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows: Vec<store::outbox::NewMail> = mails
+        .iter()
+        .zip(&rendered)
+        .map(|(mail, rendered)| store::outbox::NewMail {
+            template: mail.template,
+            recipient: mail.recipient,
+            subject: &rendered.subject,
+            body_text: &rendered.text,
+            body_html: &rendered.html,
+            calendar: None,
+        })
+        .collect();
+    store::outbox::enqueue_many(tx, &rows, now).await?;
+    Ok(())
+}

@@ -337,6 +337,7 @@ pub async fn complete_expired(state: &AppState, now: Timestamp) -> anyhow::Resul
     loop {
         let mut tx = state.db.begin().await?;
         let batch = store::relations::complete_due(&mut tx, now, COMPLETION_BATCH).await?;
+        let mut notices = Vec::with_capacity(2 * batch.len());
         for relation in &batch {
             for party in &relation.parties {
                 let other = relation
@@ -344,12 +345,16 @@ pub async fn complete_expired(state: &AppState, now: Timestamp) -> anyhow::Resul
                     .iter()
                     .find(|p| p.user_id != party.user_id)
                     .map_or("your former partner", |p| p.name.as_str());
-                let context = serde_json::json!({
-                    "name": party.name, "other": other, "end_date": day_month_year(relation.end_date),
+                notices.push(mail::Outgoing {
+                    template: "relation_completed",
+                    recipient: &party.email,
+                    context: serde_json::json!({
+                        "name": party.name, "other": other, "end_date": day_month_year(relation.end_date),
+                    }),
                 });
-                mail::queue(&mut tx, "relation_completed", &party.email, context, now).await?;
             }
         }
+        mail::queue_many(&mut tx, &notices, now).await?;
         state.commit_with_mail(tx).await?;
         completed += batch.len() as u64;
         if (batch.len() as i64) < COMPLETION_BATCH {

