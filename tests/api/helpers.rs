@@ -222,7 +222,14 @@ impl MailServer {
 
     /// Waits until at least `count` mails went to `address` (the worker sends within a moment).
     pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Mail> {
-        for _ in 0..200 {
+        self.wait_for_within(address, count, Duration::from_secs(5))
+            .await
+    }
+
+    /// As [`MailServer::wait_for`], for mail that may legitimately take longer (a killed
+    /// instance's claim on it has to expire first).
+    pub async fn wait_for_within(&self, address: &str, count: usize, limit: Duration) -> Vec<Mail> {
+        for _ in 0..limit.as_millis() / 25 {
             let mails = self.to(address);
             if mails.len() >= count {
                 return mails;

@@ -56,8 +56,15 @@ async fn mail_queued_while_smtp_was_down_is_delivered_exactly_once_after_an_inst
     // The first instance dies without a chance to clean up; the second sends everything.
     kill(&first);
     let mail = MailServer::start_on(smtp_address).await;
+    // A mail the killed instance had claimed (and was failing to send) waits for its claim to
+    // expire (2 minutes), then the survivor sends it.
     for i in 0..10 {
-        mail.wait_for(&format!("queued_{i}@example.com"), 1).await;
+        mail.wait_for_within(
+            &format!("queued_{i}@example.com"),
+            1,
+            Duration::from_secs(150),
+        )
+        .await;
     }
     // Both workers keep polling: give them time to send anything twice, then count.
     tokio::time::sleep(Duration::from_secs(3)).await;
