@@ -33,14 +33,14 @@ pub async fn queue_with_calendar(
     let rendered = templates::render(template, context)?;
     store::outbox::enqueue(
         tx,
-        &store::outbox::NewMail {
+        &[store::outbox::NewMail {
             template,
             recipient,
             subject: &rendered.subject,
             body_text: &rendered.text,
             body_html: &rendered.html,
             calendar,
-        },
+        }],
         now,
     )
     .await?;
@@ -72,6 +72,6 @@ pub async fn queue_many(tx: &mut Tx, mails: &[Outgoing<'_>], now: Timestamp) -> 
             calendar: None,
         })
         .collect();
-    store::outbox::enqueue_many(tx, &rows, now).await?;
+    store::outbox::enqueue(tx, &rows, now).await?;
     Ok(())
 }

@@ -2,20 +2,18 @@
 //!
 //! Each hash takes about 25 ms of CPU and 19 MiB of memory. Unbounded, a burst of logins
 //! starves every other request and balloons memory, so hashing holds one of a few permits
-//! (one per core) and runs on as many dedicated threads; a caller that cannot get a permit in
-//! time is told to come back later. (Fewer permits, or a lower CPU priority for the hashing
-//! threads, were measured and did not shorten the reads' p99 during a login flood on
-//! PostgreSQL; see bench/RESULTS.md.)
+//! (one per core); a caller that cannot get a permit in time is told to come back later.
+//! (Fewer permits, or a lower CPU priority for the hashing threads, were measured and did not
+//! shorten the reads' p99 during a login flood on PostgreSQL; see bench/RESULTS.md.)
 
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 use crate::domain::messages;
 use crate::error::{Error, Result};
@@ -32,8 +30,6 @@ const PERMIT_WAIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
-    /// Work for the hashing threads; never more queued than there are permits.
-    jobs: SyncSender<HashingJob>,
     /// A hash of a random password, verified against when a login names no account, so that
     /// an unknown login costs the same time as a wrong password.
     dummy_hash: Arc<String>,
@@ -50,10 +46,8 @@ pub struct Verification {
 impl PasswordHasher {
     pub fn new(concurrency: usize) -> PasswordHasher {
         let dummy = hash_blocking(&crate::security::random_token()).expect("hashing works");
-        let concurrency = concurrency.max(1);
         PasswordHasher {
-            permits: Arc::new(Semaphore::new(concurrency)),
-            jobs: start_hashing_threads(concurrency),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),
         }
     }
@@ -95,49 +89,14 @@ impl PasswordHasher {
                 .with_retry_after(1)
             })?
             .context("the hashing pool is closed")?;
-        let (answer, result) = oneshot::channel();
-        let job: HashingJob = Box::new(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("password hashing panicked")));
-            let _ = answer.send(outcome);
-        });
-        // Never blocks: the channel holds as many jobs as there are permits.
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow::anyhow!("the hashing threads have stopped"))?;
-        Ok(result
-            .await
-            .context("the hashing thread dropped its job")??)
+            work()
+        })
+        .await
+        .context("the hashing task failed")??;
+        Ok(result)
     }
-}
-
-type HashingJob = Box<dyn FnOnce() + Send>;
-
-/// `count` threads that run hashing jobs; they end when the hasher is dropped.
-fn start_hashing_threads(count: usize) -> SyncSender<HashingJob> {
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<HashingJob>(count);
-    let receiver = Arc::new(Mutex::new(receiver));
-    for i in 0..count {
-        let receiver = Arc::clone(&receiver);
-        std::thread::Builder::new()
-            .name(format!("password-hashing-{i}"))
-            .spawn(move || {
-                loop {
-                    // The lock is released as soon as a job is taken.
-                    let next = match receiver.lock() {
-                        Ok(jobs) => jobs.recv(),
-                        Err(_) => return,
-                    };
-                    match next {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                }
-            })
-            .expect("starting a password-hashing thread");
-    }
-    sender
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {

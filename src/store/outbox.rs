@@ -25,27 +25,9 @@ pub struct NewMail<'a> {
     pub calendar: Option<&'a str>,
 }
 
-pub async fn enqueue(tx: &mut Tx, mail: &NewMail<'_>, now: Timestamp) -> Result<i64, sqlx::Error> {
-    with_tx!(tx, |c| {
-        sqlx::query_scalar::<_, i64>(
-        "INSERT INTO outbox (template, recipient, subject, body_text, body_html, calendar, created_at, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id"
-    )
-    .bind(mail.template)
-    .bind(mail.recipient)
-    .bind(mail.subject)
-    .bind(mail.body_text)
-    .bind(mail.body_html)
-    .bind(mail.calendar)
-    .bind(now)
-    .fetch_one(c)
-    .await
-    })
-}
-
-/// Queues many mails in few statements: a job that tells thousands of members at once would
-/// otherwise spend its time on one round trip per mail (100,000 completed relations: 27 s).
-pub async fn enqueue_many(
+/// Queues mails, many in one statement: a job that tells thousands of members at once would
+/// otherwise spend its time on one round trip per mail.
+pub async fn enqueue(
     tx: &mut Tx,
     mails: &[NewMail<'_>],
     now: Timestamp,
