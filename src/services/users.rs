@@ -118,7 +118,14 @@ pub async fn directory(
     query: &HashMap<String, String>,
 ) -> Result<Vec<PublicUserRow>> {
     let (filter, limit, offset) = parse_directory_query(query, requester, verified_only);
-    if limit == 0 {
+    // Names and usernames hold no control character but whitespace, so a search for another
+    // one finds no one. PostgreSQL's search key joins the two with such a character (chr(1)),
+    // which must not let a match span them; and its text cannot hold NUL at all.
+    let impossible = filter
+        .search
+        .as_deref()
+        .is_some_and(|text| text.chars().any(|c| c.is_control() && !c.is_whitespace()));
+    if limit == 0 || impossible {
         return Ok(Vec::new());
     }
     Ok(store::users::list_public(&state.db, &filter, limit, offset).await?)

@@ -99,7 +99,9 @@ async fn seeded_database(kind: DbKind) -> (TestDatabase, Db) {
 
 async fn the_directory_search_uses_the_trigram_index(kind: DbKind) {
     let (_database, db) = seeded_database(kind).await;
-    for text in ["ber_9999", "smi"] {
+    // A rare term is looked up in the trigram index; a common one may instead walk
+    // PostgreSQL's covering index in id order (the page fills at once), never the table.
+    for (text, rare) in [("ber_9999", true), ("smi", false)] {
         let (sql, term) = directory_search_sql(&db, text);
         let binds = [
             Bind::Int(0),
@@ -111,7 +113,11 @@ async fn the_directory_search_uses_the_trigram_index(kind: DbKind) {
         ];
         let plan = plan(&db, &sql, &binds).await;
         match kind {
-            DbKind::Postgres => assert!(plan.contains("trgm_idx"), "{plan}"),
+            DbKind::Postgres if rare => assert!(plan.contains("trgm_idx"), "{plan}"),
+            DbKind::Postgres => assert!(
+                plan.contains("trgm_idx") || plan.contains("users_directory_idx"),
+                "{plan}"
+            ),
             DbKind::Sqlite => assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}"),
         }
         assert_no_full_scan(kind, &plan, &["users", "u"]);
