@@ -93,6 +93,14 @@ impl Error {
             Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The stable code of an API error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api(api) => Some(&api.code),
+            Error::Unexpected(_) => None,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -120,6 +120,7 @@ messages! {
     PENDING_REQUEST_ALREADY_EXISTS = "There is already a pending mentorship request between these two users.";
     INVALID_RELATION_STATE = "Invalid relation_state. Use one of PENDING, ACCEPTED, REJECTED, CANCELLED, COMPLETED.";
     MALFORMED_REQUEST = "The browser (or proxy) sent a request that this server could not understand.";
+    TEXT_CONTAINS_NUL = "Text fields must not contain the NUL character.";
     NOT_FOUND = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.";
     METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL.";
     PAYLOAD_TOO_LARGE = "The data value transmitted exceeds the capacity limit.";

@@ -121,8 +121,9 @@ pub const MAX_DURATION_SECS: f64 = 24.0 * 7.0 * 86_400.0;
 
 /// Checks a requested end date against `now`, in the reference's order.
 pub fn check_end_date(end_date: f64, now: f64) -> Result<(), Message> {
-    // Beyond year 9999 the reference's datetime conversion fails.
-    if !end_date.is_finite() || !(0.0..253_402_300_800.0).contains(&end_date) {
+    // Outside the years 1 to 9999 the reference's datetime conversion fails; before that, a
+    // date in the past is only "in the past".
+    if !end_date.is_finite() || !(-62_135_596_800.0..253_402_300_800.0).contains(&end_date) {
         return Err(messages::INVALID_END_DATE);
     }
     if end_date < now {

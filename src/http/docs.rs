@@ -37,8 +37,11 @@ pub fn base() -> OpenApi {
 }
 
 pub fn routes(openapi: OpenApi) -> Router<()> {
+    // The reference serves its spec at /swagger.json; tools pointed there keep working.
+    let spec = axum::Json(openapi.clone());
     Router::new()
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route("/swagger.json", get(move || async move { spec.clone() }))
         .route("/", get(|| async { Redirect::temporary("/docs/") }))
 }
 

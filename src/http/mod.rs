@@ -161,9 +161,26 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Null) => Ok(JsonBody(None)),
+            // PostgreSQL text cannot hold NUL, and no field has a use for it: refused here, for
+            // every body, rather than failing deep in a query.
+            Ok(value) if contains_nul(&value) => {
+                Err(Error::bad_request(messages::TEXT_CONTAINS_NUL))
+            }
             Ok(value) => Ok(JsonBody(Some(value))),
             Err(_) => Err(Error::bad_request(messages::MALFORMED_REQUEST)),
         }
+    }
+}
+
+/// Whether any string of `value`, key or value, holds the NUL character.
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
     }
 }
 
@@ -183,7 +200,9 @@ impl<S: Send + Sync> FromRequest<S> for LenientJsonBody {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match JsonBody::from_request(request, state).await {
             Ok(JsonBody(value)) => Ok(LenientJsonBody(value)),
-            Err(error) if error.status() == StatusCode::BAD_REQUEST => Ok(LenientJsonBody(None)),
+            Err(error) if error.code() == Some(messages::MALFORMED_REQUEST.code) => {
+                Ok(LenientJsonBody(None))
+            }
             Err(error) => Err(error),
         }
     }
@@ -203,7 +222,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
     }
 }
 
-/// Query parameters as text, leniently: each endpoint decides what a bad value means.
+/// Query parameters as text, leniently: each endpoint decides what a bad value means. A key
+/// given twice keeps its first value, as in the reference.
 pub struct QueryParams(pub std::collections::HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
@@ -211,17 +231,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        let pairs = url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        Ok(QueryParams(pairs))
+        let mut params = std::collections::HashMap::new();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()).into_owned() {
+            params.entry(key).or_insert(value);
+        }
+        Ok(QueryParams(params))
     }
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, Error> {
+    // An empty header counts as none, as in the reference.
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
+        .filter(|value| !value.as_bytes().trim_ascii().is_empty())
         .ok_or_else(|| Error::unauthorized(messages::AUTHORISATION_TOKEN_IS_MISSING))?;
     header
         .to_str()

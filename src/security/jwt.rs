@@ -62,7 +62,8 @@ pub fn issue(
     (token, claims)
 }
 
-/// Checks signature, algorithm, type and time; `now` is the application clock.
+/// Checks signature and algorithm, then time, then type, in the reference's order (an expired
+/// refresh token where an access token is due says "expired"); `now` is the application clock.
 pub fn verify(
     key: &[u8],
     token: &str,
@@ -77,14 +78,11 @@ pub fn verify(
     let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key), &validation)
         .map_err(|_| TokenError::Invalid)?;
     let claims = data.claims;
-    if claims.token_type != expected {
-        return Err(TokenError::Invalid);
-    }
     let now = now.floor() as i64;
     if now >= claims.exp {
         return Err(TokenError::Expired);
     }
-    if now < claims.nbf {
+    if now < claims.nbf || claims.token_type != expected {
         return Err(TokenError::Invalid);
     }
     Ok(claims)
@@ -113,6 +111,10 @@ mod tests {
         assert_eq!(
             verify(KEY, &token, TokenType::Refresh, 1_001.0).unwrap_err(),
             TokenError::Invalid
+        );
+        assert_eq!(
+            verify(KEY, &token, TokenType::Refresh, 1_060.0).unwrap_err(),
+            TokenError::Expired
         );
         assert_eq!(
             verify(b"another key", &token, TokenType::Access, 1_001.0).unwrap_err(),

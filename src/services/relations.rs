@@ -18,13 +18,21 @@ use crate::store::{self, Tx, relations::RelationRow, relations::RelationScope};
 const COMPLETION_BATCH: i64 = 500;
 const NOTES_MAX: usize = 400;
 
-/// An id field given as a JSON integer (or a string of digits, which the reference tolerated).
-fn id_field(body: &Value, key: &str, missing: Message) -> Result<i64> {
-    match body.get(key) {
-        None => Err(Error::bad_request(missing)),
-        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().unwrap_or_default()),
-        Some(_) => Err(field_not_valid(key)),
+/// Whether an id as sent is the caller's: a JSON number equal to it (the reference compares
+/// with Python's `==`, so `2.0` is the caller 2 and `"2"` is not).
+fn is_caller(value: &Value, me: i64) -> bool {
+    value.as_i64() == Some(me) || value.as_f64() == Some(me as f64)
+}
+
+/// The other party's id as sent: an integer, a whole float, or a string of digits (which the
+/// reference's lookup tolerated). Anything else names no user.
+fn other_party_id(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -32,20 +40,23 @@ fn id_field(body: &Value, key: &str, missing: Message) -> Result<i64> {
 pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Result<Message> {
     let empty = Value::Object(Default::default());
     let body = body.filter(|b| b.is_object()).unwrap_or(&empty);
-    let mentor_id = id_field(body, "mentor_id", messages::MENTOR_ID_FIELD_IS_MISSING)?;
-    let mentee_id = id_field(body, "mentee_id", messages::MENTEE_ID_FIELD_IS_MISSING)?;
-    let end_date = body
-        .get("end_date")
-        .ok_or_else(|| Error::bad_request(messages::END_DATE_FIELD_IS_MISSING))?;
-    let notes = match body.get("notes") {
-        None => return Err(Error::bad_request(messages::NOTES_FIELD_IS_MISSING)),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) => String::new(),
-        Some(_) => return Err(field_not_valid("notes")),
-    };
-    if me != mentor_id && me != mentee_id {
+    let field =
+        |key: &str, missing: Message| body.get(key).ok_or_else(|| Error::bad_request(missing));
+    let mentor = field("mentor_id", messages::MENTOR_ID_FIELD_IS_MISSING)?;
+    let mentee = field("mentee_id", messages::MENTEE_ID_FIELD_IS_MISSING)?;
+    let end_date = field("end_date", messages::END_DATE_FIELD_IS_MISSING)?;
+    let notes = field("notes", messages::NOTES_FIELD_IS_MISSING)?;
+    if !is_caller(mentor, me) && !is_caller(mentee, me) {
         return Err(Error::bad_request(messages::MATCH_EITHER_MENTOR_OR_MENTEE));
     }
+    let id_of = |value: &Value| {
+        if is_caller(value, me) {
+            Some(me)
+        } else {
+            other_party_id(value)
+        }
+    };
+    let (mentor_id, mentee_id) = (id_of(mentor), id_of(mentee));
     if mentor_id == mentee_id {
         return Err(Error::bad_request(messages::MENTOR_ID_SAME_AS_MENTEE_ID));
     }
@@ -54,44 +65,51 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
         .ok_or_else(|| Error::bad_request(messages::INVALID_END_DATE))?;
     let now = state.clock.now();
     check_end_date(end_date, now).map_err(Error::bad_request)?;
+    let notes = match notes {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        _ => return Err(field_not_valid("notes")),
+    };
     check_max_length("notes", &notes, NOTES_MAX)?;
 
     let mut tx = state.db.begin().await?;
-    let mentor = store::users::lock_by_id(&mut tx, mentor_id.min(mentee_id)).await?;
-    let mentee = store::users::lock_by_id(&mut tx, mentor_id.max(mentee_id)).await?;
-    // Locked in id order (no deadlock between two opposite requests); put back in role order.
-    let (mentor, mentee) = if mentor_id < mentee_id {
-        (mentor, mentee)
-    } else {
-        (mentee, mentor)
-    };
-    let mentor = mentor.ok_or_else(|| Error::not_found(messages::MENTOR_DOES_NOT_EXIST))?;
+    // Both locked in id order, so two opposite requests never deadlock.
+    let mut ids: Vec<i64> = [mentor_id, mentee_id].into_iter().flatten().collect();
+    ids.sort_unstable();
+    let mut parties = Vec::with_capacity(2);
+    for id in ids {
+        parties.extend(store::users::lock_by_id(&mut tx, id).await?);
+    }
+    let party = |id: Option<i64>| id.and_then(|id| parties.iter().find(|u| u.id == id));
+    let mentor =
+        party(mentor_id).ok_or_else(|| Error::not_found(messages::MENTOR_DOES_NOT_EXIST))?;
     if !mentor.available_to_mentor {
         return Err(Error::bad_request(messages::MENTOR_NOT_AVAILABLE_TO_MENTOR));
     }
-    let mentee = mentee.ok_or_else(|| Error::not_found(messages::MENTEE_DOES_NOT_EXIST))?;
+    let mentee =
+        party(mentee_id).ok_or_else(|| Error::not_found(messages::MENTEE_DOES_NOT_EXIST))?;
     if !mentee.need_mentoring {
         return Err(Error::bad_request(
             messages::MENTEE_NOT_AVAIL_TO_BE_MENTORED,
         ));
     }
-    let (sender, receiver) = if me == mentor_id {
-        (&mentor, &mentee)
+    let (sender, receiver) = if me == mentor.id {
+        (mentor, mentee)
     } else {
-        (&mentee, &mentor)
+        (mentee, mentor)
     };
     if !receiver.is_email_verified {
         return Err(Error::bad_request(messages::RECIPIENT_EMAIL_NOT_VERIFIED));
     }
-    if store::relations::in_current_relation(&mut tx, mentor_id).await? {
+    if store::relations::in_current_relation(&mut tx, mentor.id).await? {
         return Err(Error::bad_request(messages::MENTOR_ALREADY_IN_A_RELATION));
     }
-    if store::relations::in_current_relation(&mut tx, mentee_id).await? {
+    if store::relations::in_current_relation(&mut tx, mentee.id).await? {
         return Err(Error::bad_request(messages::MENTEE_ALREADY_IN_A_RELATION));
     }
     let new = store::relations::NewRelation {
-        mentor_id,
-        mentee_id,
+        mentor_id: mentor.id,
+        mentee_id: mentee.id,
         action_user_id: me,
         now,
         end_date,
@@ -107,7 +125,7 @@ pub async fn send_request(state: &AppState, me: i64, body: Option<&Value>) -> Re
             _ => Error::from(err),
         },
     )?;
-    let role_phrase = if me == mentor_id {
+    let role_phrase = if me == mentor.id {
         "to be your mentor"
     } else {
         "you to be their mentor"
@@ -137,7 +155,7 @@ pub async fn list(
     require_verified_user(state, me).await?;
     let now = state.clock.now();
     let scope = match which {
-        RelationList::All => match relation_state.map(str::trim).filter(|s| !s.is_empty()) {
+        RelationList::All => match relation_state.filter(|s| !s.is_empty()) {
             None => RelationScope::All(None),
             Some(name) => {
                 let wanted = RelationState::from_name(name)

@@ -639,10 +639,61 @@ async fn unknown_routes_wrong_methods_and_big_bodies_get_json_errors(kind: DbKin
     assert_eq!(status, StatusCode::OK);
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(spec["paths"]["/register"]["post"].is_object());
+    // The reference's address of the spec serves the same document.
+    assert_eq!(app.get("/swagger.json", None).await, (StatusCode::OK, spec));
+    app.stop().await;
+}
+
+async fn the_authorization_header_is_judged_as_the_reference_judges_it(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let user = app.user("header_user", json!({})).await;
+    let answer = |value: String| {
+        let request = app
+            .client
+            .get(app.url("/user"))
+            .header("Authorization", value);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (
+                status,
+                body["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    let missing = "The authorization token is missing!";
+    let invalid = "The token is invalid!";
+    let expired = "The token has expired! Please, login again or refresh it.";
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    // An empty header is no header.
+    assert_eq!(answer(String::new()).await, (unauthorized, missing.into()));
+    assert_eq!(
+        answer("Bearer".into()).await,
+        (unauthorized, invalid.into())
+    );
+    assert_eq!(
+        answer(format!("Token {}", user.token)).await,
+        (unauthorized, invalid.into())
+    );
+    assert_eq!(
+        answer(format!("Bearer {}", user.token)).await.0,
+        StatusCode::OK
+    );
+    // A refresh token where an access token is due is invalid while it is valid, and expired
+    // once it has expired: time is checked before the type.
+    let refresh = format!("Bearer {}", user.refresh_token);
+    assert_eq!(
+        answer(refresh.clone()).await,
+        (unauthorized, invalid.into())
+    );
+    app.clock.advance(29.0 * 86_400.0);
+    assert_eq!(answer(refresh).await, (unauthorized, expired.into()));
     app.stop().await;
 }
 
 crate::db_tests!(
+    the_authorization_header_is_judged_as_the_reference_judges_it,
     a_new_member_registers_verifies_by_email_logs_in_refreshes_and_logs_out,
     reusing_a_rotated_refresh_token_revokes_its_whole_family,
     registration_checks_run_in_the_reference_order,

@@ -83,4 +83,72 @@ async fn the_directory_finds_substrings_of_names_and_usernames_in_any_case(kind:
     app.stop().await;
 }
 
-crate::db_tests!(the_directory_finds_substrings_of_names_and_usernames_in_any_case);
+async fn odd_directory_queries_get_plain_answers(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let me = app.user("searcher", json!({})).await;
+    app.user("ada_smith", json!({"name": "Ada"})).await;
+    app.user("ada_jones", json!({"name": "Ada"})).await;
+    let search = |query: &str| {
+        let path = format!("/users?{query}");
+        let token = me.token.clone();
+        let app = &app;
+        async move {
+            let (status, list) = app.get(&path, Some(&token)).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {list}");
+            usernames(&list)
+        }
+    };
+    // No match spans the name and the username; control characters match nothing (and NUL,
+    // which PostgreSQL text cannot hold, is no error).
+    assert!(search("search=aada").await.is_empty());
+    for text in ["a%01a", "a%00", "%00"] {
+        assert!(search(&format!("search={text}")).await.is_empty(), "{text}");
+    }
+    // A parameter given twice keeps its first value, as in the reference.
+    assert_eq!(
+        search("search=ada&per_page=1&per_page=5").await,
+        vec!["ada_smith"]
+    );
+    // Deep, empty and capped pages.
+    assert!(
+        search("search=ada&page=1000000&per_page=50")
+            .await
+            .is_empty()
+    );
+    assert!(search("per_page=0").await.is_empty());
+    assert_eq!(search("per_page=1000").await.len(), 2);
+    app.stop().await;
+}
+
+async fn text_with_a_nul_character_is_refused_in_any_body(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let me = app.user("nul_user", json!({})).await;
+    let refused = "Text fields must not contain the NUL character.";
+    let (status, body) = app
+        .put("/user", Some(&me.token), json!({"bio": "a\u{0}b"}))
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(refused))
+    );
+    let (status, body) = app
+        .post(
+            "/login",
+            None,
+            json!({"username": "nul\u{0}user", "password": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some(refused))
+    );
+    let (_, profile) = app.get("/user", Some(&me.token)).await;
+    assert_eq!(profile["bio"], Value::Null, "nothing was stored");
+    app.stop().await;
+}
+
+crate::db_tests!(
+    the_directory_finds_substrings_of_names_and_usernames_in_any_case,
+    odd_directory_queries_get_plain_answers,
+    text_with_a_nul_character_is_refused_in_any_body,
+);

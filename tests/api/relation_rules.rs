@@ -429,6 +429,77 @@ async fn a_request_checks_the_ids_then_the_end_date_in_order(kind: DbKind) {
     app.stop().await;
 }
 
+async fn a_request_reads_the_ids_as_the_reference_compares_them(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let mentor = member(&app, "mentor_user", true, false).await;
+    let mentee = member(&app, "mentee_user", false, true).await;
+    let end = app.clock.now() + 8.0 * WEEK;
+    // The caller's own id sent as a string is not the caller's (the reference compares with
+    // Python's `==`, where "2" is not 2).
+    expect(
+        send_body(
+            &app,
+            &mentee,
+            json!({"mentor_id": mentor.id, "mentee_id": mentee.id.to_string(), "end_date": end, "notes": "n"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Your ID has to match either Mentor or Mentee IDs.",
+    );
+    // Every field must be there before any is judged.
+    expect(
+        send_body(
+            &app,
+            &mentee,
+            json!({"mentor_id": "someone", "mentee_id": mentee.id, "end_date": end}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "Notes field is missing.",
+    );
+    // An other party that no id could name is not found.
+    for other in [
+        json!("someone"),
+        json!(null),
+        json!(2.5),
+        json!([mentor.id]),
+    ] {
+        expect(
+            send_body(
+                &app,
+                &mentee,
+                json!({"mentor_id": other, "mentee_id": mentee.id, "end_date": end, "notes": "n"}),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "Mentor user does not exist.",
+        );
+    }
+    // A negative end date is merely in the past.
+    expect(
+        send_ending(&app, &mentee, mentor.id, mentee.id, json!(-100.0)).await,
+        StatusCode::BAD_REQUEST,
+        "End date is invalid since date has passed.",
+    );
+    assert!(relations(&app, &mentee, "").await.is_empty());
+    // The other party's id as a string of digits, and the caller's as a whole float, name them.
+    expect(
+        send_body(
+            &app,
+            &mentee,
+            json!({"mentor_id": mentor.id.to_string(), "mentee_id": mentee.id as f64, "end_date": end, "notes": "n"}),
+        )
+        .await,
+        StatusCode::CREATED,
+        SENT,
+    );
+    let sent = relations(&app, &mentee, "").await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["mentor"]["id"], mentor.id);
+    assert_eq!(sent[0]["mentee"]["id"], mentee.id);
+    app.stop().await;
+}
+
 async fn a_request_checks_the_mentor_then_the_mentee(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let mentor = member(&app, "mentor_user", true, false).await;
@@ -1068,7 +1139,11 @@ async fn relation_lists_have_the_contract_shape_and_filter_by_state(kind: DbKind
     expected.sort();
     assert_eq!(both, expected, "an empty relation_state does not filter");
 
-    for query in ["?relation_state=bogus", "?relation_state=2"] {
+    for query in [
+        "?relation_state=bogus",
+        "?relation_state=2",
+        "?relation_state=%20pending%20",
+    ] {
         let (status, body) = app
             .get(
                 &format!("/mentorship_relations{query}"),
@@ -2140,6 +2215,7 @@ async fn timestamps_are_written_with_a_decimal_point(kind: DbKind) {
 crate::db_tests!(
     a_request_names_its_first_missing_field,
     a_request_checks_the_ids_then_the_end_date_in_order,
+    a_request_reads_the_ids_as_the_reference_compares_them,
     a_request_checks_the_mentor_then_the_mentee,
     a_request_is_refused_while_either_user_is_in_a_relation,
     a_second_pending_request_between_two_users_is_a_conflict_either_way,
