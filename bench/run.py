@@ -3,6 +3,11 @@
 writes a table (Markdown and JSON) per endpoint: req/s, p50, p99, errors, server RSS.
 
     bench/run.sh [--users 1000000] [--db sqlite|postgres|both] [--seconds 10] [--connections 16,64] [--soak-seconds 600]
+                 [--only search,home] [--keep] [--database-url URL]
+
+`--keep` leaves the seeded database in place and prints its URL; `--database-url` runs against
+such a database again without seeding (with the same `--users`), e.g. to rerun one endpoint with
+`--only`.
 
 Server and load generator share this machine's cores, as the targets assume. Results go to
 bench/results/<date>-<db>.{md,json}.
@@ -84,10 +89,28 @@ class Server:
 
 def run_sql(db_kind, url, sql):
     if db_kind == "postgres":
-        subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True)
+        subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True, stdout=subprocess.DEVNULL)
     else:
         path = url.split("sqlite://", 1)[1].split("?", 1)[0]
         subprocess.run([sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", path, sql], check=True)
+
+
+def warm(db_kind, url):
+    """Reads the whole database into the operating system's cache. This machine's memory
+    manager (DAMON) pages out what was not touched for a minute, so without this a run of
+    random reads by id measures the disk, not the server; a database server whose memory holds
+    the database keeps it cached."""
+    if db_kind == "postgres":
+        run_sql(db_kind, url, "CREATE EXTENSION IF NOT EXISTS pg_prewarm; "
+                "SELECT sum(pg_prewarm(oid::regclass, 'read')) FROM pg_class "
+                "WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'i');")
+    else:
+        path = url.split("sqlite://", 1)[1].split("?", 1)[0]
+        for name in (path, path + "-wal"):
+            if os.path.exists(name):
+                with open(name, "rb") as f:
+                    while f.read(1 << 20):
+                        pass
 
 
 def wrk_command(base, path, token, seconds, connections, script=None, threads=2):
@@ -198,13 +221,19 @@ end
 """)
 
 
-def bench(db_kind, users, seconds, connection_levels, soak_seconds):
+def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, keep=False, reuse_url=None):
     work = tempfile.mkdtemp(prefix=f"mentorship-bench-{db_kind}-")
     mail_dir = os.path.join(work, "mail")
-    if db_kind == "postgres":
+    name = None
+    if reuse_url:
+        url = reuse_url
+    elif db_kind == "postgres":
         name = f"mentorship_bench_{os.getpid()}"
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
-        url = f"postgres://postgres@127.0.0.1:5432/{name}"
+        # PostgreSQL on this machine, over loopback without TLS, as one would configure a
+        # database on the same host: TLS on every query cost a quarter of the search's
+        # throughput here (RESULTS.md). Over a network, keep TLS (sslmode=require or stronger).
+        url = f"postgres://postgres@127.0.0.1:5432/{name}?sslmode=disable"
     else:
         url = f"sqlite://{work}/bench.db?mode=rwc"
     # Run as deploy/mentorship.service does, allocator settings included.
@@ -213,17 +242,23 @@ def bench(db_kind, users, seconds, connection_levels, soak_seconds):
                MIMALLOC_ARENA_EAGER_COMMIT="0")
     subprocess.run([BINARY, "migrate"], env=env, check=True, capture_output=True)
 
-    server = Server(env, work)
-    call("POST", server.base + "/register", dict(name="Bench User", username="bench_user", email="bench@example.com",
-         password=PASSWORD, terms_and_conditions_checked=True, available_to_mentor=True))
-    call("GET", verification_link(mail_dir))
-    server.stop()
+    seeding = 0
+    if not reuse_url:
+        server = Server(env, work)
+        call("POST", server.base + "/register", dict(name="Bench User", username="bench_user", email="bench@example.com",
+             password=PASSWORD, terms_and_conditions_checked=True, available_to_mentor=True))
+        call("GET", verification_link(mail_dir))
+        server.stop()
 
-    started = time.time()
-    seed = open(os.path.join(ROOT, "bench", "seed.sql")).read().replace(":NOW", str(int(time.time()))).replace(":N", str(users))
-    run_sql(db_kind, url, seed + ("\nANALYZE;" if db_kind == "sqlite" else "\nVACUUM ANALYZE;" if False else "\nANALYZE;"))
-    seeding = time.time() - started
-    print(f"{db_kind}: seeded {users} users, {users} relations, {5 * users} tasks in {seeding:.0f} s", flush=True)
+        started = time.time()
+        seed = open(os.path.join(ROOT, "bench", "seed.sql")).read().replace(":NOW", str(int(time.time()))).replace(":N", str(users))
+        run_sql(db_kind, url, seed + "\nANALYZE;")
+        if db_kind == "postgres":
+            # A bulk load leaves the visibility map unset until autovacuum passes; production
+            # tables are vacuumed, so is this one (index-only scans depend on it).
+            run_sql(db_kind, url, "VACUUM ANALYZE;")
+        seeding = time.time() - started
+        print(f"{db_kind}: seeded {users} users, {users} relations, {5 * users} tasks in {seeding:.0f} s", flush=True)
 
     server = Server(env, work)
     pid = server.process.pid
@@ -254,25 +289,31 @@ wrk.headers["Content-Type"] = "application/json"
         ("POST /login", "/login", login),
         ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]
+    if only:
+        # The ceiling is always measured: every ratio is to it, in the same run.
+        endpoints = [e for e in endpoints if e[0] == "GET /health/live" or any(word in e[0] for word in only)]
     rows = []
     for connections in connection_levels:
         for label, path, script in endpoints:
             threads = 2
             if script == "writes":
                 script, threads = write_mix(work, server.base, free_pairs, connections), connections
+            warm(db_kind, url)
             result = wrk(server.base, path, token, seconds, connections, script, pid, threads)
             result.update(endpoint=label, connections=connections)
             rows.append(result)
             print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']} ms  "
                   f"p99 {result['p99_ms']} ms  errors {result['errors']}  rss {result['rss_mb']} MB", flush=True)
-    # Reads by id while 64 logins at a time hash passwords: the reads must not starve.
-    flood = wrk(server.base, "/", token, seconds, 16, random_user, pid,
-                alongside=wrk_command(server.base, "/login", token, seconds, 64, login))
-    flood.update(endpoint="GET /users/<id> during a flood of 64 logins", connections=16)
-    rows.append(flood)
-    logins = flood["alongside"]
-    print(f"  login flood: /users/<id> p99 {flood['p99_ms']} ms, {flood['rps']:.0f} req/s; logins {logins['rps']:.0f}/s "
-          f"p99 {logins['p99_ms']} ms, errors {logins['errors']}; peak rss {flood['rss_mb']} MB", flush=True)
+    if not only or "flood" in only:
+        # Reads by id while 64 logins at a time hash passwords: the reads must not starve.
+        warm(db_kind, url)
+        flood = wrk(server.base, "/", token, seconds, 16, random_user, pid,
+                    alongside=wrk_command(server.base, "/login", token, seconds, 64, login))
+        flood.update(endpoint="GET /users/<id> during a flood of 64 logins", connections=16)
+        rows.append(flood)
+        logins = flood["alongside"]
+        print(f"  login flood: /users/<id> p99 {flood['p99_ms']} ms, {flood['rps']:.0f} req/s; logins {logins['rps']:.0f}/s "
+              f"p99 {logins['p99_ms']} ms, errors {logins['errors']}; peak rss {flood['rss_mb']} MB", flush=True)
     time.sleep(3)
     after_flood_rss = rss_mb(pid)
     soak = []
@@ -287,7 +328,9 @@ wrk.headers["Content-Type"] = "application/json"
         print(f"  soak: rss over time {soak}", flush=True)
     after_rss = rss_mb(pid)
     server.stop()
-    if db_kind == "postgres":
+    if keep and not reuse_url:
+        print(f"  kept the database: --database-url '{url}'", flush=True)
+    elif name:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
     return {"db": db_kind, "users": users, "seconds_per_run": seconds, "seeding_seconds": round(seeding),
             "idle_rss_mb": round(idle_rss, 1), "after_flood_rss_mb": round(after_flood_rss, 1),
@@ -323,16 +366,23 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="16,64")
     parser.add_argument("--soak-seconds", type=int, default=0, help="read load this long at the end, RSS sampled")
+    parser.add_argument("--only", help="comma-separated words: run only the endpoints whose label contains one "
+                        "(e.g. search,home; 'flood' for the login flood)")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database and print its URL")
+    parser.add_argument("--database-url", help="run against a database kept by --keep (same --users), no seeding")
     args = parser.parse_args()
+    if args.database_url and args.db == "both":
+        args.db = "postgres" if args.database_url.startswith("postgres") else "sqlite"
     users = args.users - args.users % 2
     levels = [int(c) for c in args.connections.split(",")]
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     for db_kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        result = bench(db_kind, users, args.seconds, levels, args.soak_seconds)
+        only = args.only.split(",") if args.only else None
+        result = bench(db_kind, users, args.seconds, levels, args.soak_seconds, only, args.keep, args.database_url)
         result["date"] = stamp
         result["machine"] = f"{os.cpu_count()} cores shared by server and load generator"
-        stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}")
+        stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}" + ("-partial" if only else ""))
         with open(stem + ".json", "w") as f:
             json.dump(result, f, indent=2)
         with open(stem + ".md", "w") as f:
