@@ -8,7 +8,8 @@ use crate::domain::relations::RelationState;
 use crate::domain::users::check_max_length;
 use crate::error::{Error, Result};
 use crate::services::require_verified_user;
-use crate::store::{self, relations::RelationRow, tasks::CommentRow, tasks::TaskRow};
+use crate::store::relations::{HomeSummary, RelationRow};
+use crate::store::{self, tasks::CommentRow, tasks::TaskRow};
 
 const COMMENT_MAX: usize = 400;
 const DESCRIPTION_MAX: usize = 1000;
@@ -226,34 +227,17 @@ pub async fn delete_comment(
     Ok(messages::TASK_COMMENT_WAS_DELETED_SUCCESSFULLY)
 }
 
-/// `GET /home`.
-pub struct Home {
-    pub name: String,
-    pub counts: [i64; 5],
-    pub achievements: Vec<TaskRow>,
-}
-
-pub async fn home(state: &AppState, me: i64) -> Result<Home> {
-    let user = store::users::find_by_id(&state.db, me)
+/// `GET /home`: the counts by state and the last three achievements, latest completed first.
+pub async fn home(state: &AppState, me: i64) -> Result<HomeSummary> {
+    let mut home = store::relations::home_summary(&state.db, me)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_NOT_FOUND))?;
-    let mut counts = [0i64; 5];
-    for (relation_state, count) in store::relations::count_by_state(&state.db, me).await? {
-        if let Some(slot) = counts.get_mut((relation_state - 1) as usize) {
-            *slot = count;
-        }
-    }
-    let mut achievements = store::tasks::last_achievements(&state.db, me, 3).await?;
-    achievements.sort_by(|a, b| {
+    home.achievements.sort_by(|a, b| {
         b.completed_at
             .partial_cmp(&a.completed_at)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    Ok(Home {
-        name: user.name,
-        counts,
-        achievements,
-    })
+    Ok(home)
 }
 
 /// `GET /dashboard`: every relation, and the tasks of the current one.

@@ -1,6 +1,6 @@
 //! Queries on `mentorship_relations` and `current_relations`.
 
-use super::{Tx, with_tx};
+use super::{Tx, tasks::TaskRow, with_tx};
 use crate::domain::clock::Timestamp;
 
 /// Someone to tell about a change: their e-mail and name.
@@ -357,16 +357,94 @@ pub async fn delete(tx: &mut Tx, relation_id: i64) -> Result<u64, sqlx::Error> {
     .map(|r| r.rows_affected()))
 }
 
-/// How many of a user's relations are in each state.
-pub async fn count_by_state(db: &super::Db, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    super::with_db!(db, |c| {
-        sqlx::query_as::<_, (i64, i64)>(
-        "SELECT state, COUNT(*) FROM mentorship_relations WHERE mentor_id = $1 OR mentee_id = $1 GROUP BY state"
+/// What `/home` shows of a user: their name, how many of their relations are in each state
+/// (pending, accepted, rejected, cancelled, completed), and their last achievements.
+#[derive(Debug, Clone)]
+pub struct HomeSummary {
+    pub name: String,
+    pub counts: [i64; 5],
+    /// Done tasks of the user's relations as the reference lists them: relations where they
+    /// mentor, then where they are mentored, by relation and task id; the last three.
+    pub achievements: Vec<TaskRow>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HomeRow {
+    name: String,
+    pending: i64,
+    accepted: i64,
+    rejected: i64,
+    cancelled: i64,
+    completed: i64,
+    relation_id: Option<i64>,
+    task_id: Option<i64>,
+    description: Option<String>,
+    created_at: Option<f64>,
+    completed_at: Option<f64>,
+}
+
+/// The [`HomeSummary`] of a user, `None` if there is no such user. One query, one row per
+/// achievement (or one row without), since every round trip to the database costs a wake-up
+/// on each side: three queries made `/home` the slowest read.
+pub async fn home_summary(
+    db: &super::Db,
+    user_id: i64,
+) -> Result<Option<HomeSummary>, sqlx::Error> {
+    let rows = super::with_db!(db, |c| sqlx::query_as::<_, HomeRow>(
+        "WITH counts AS (
+             SELECT COUNT(*) FILTER (WHERE state = 1) AS pending,
+                    COUNT(*) FILTER (WHERE state = 2) AS accepted,
+                    COUNT(*) FILTER (WHERE state = 3) AS rejected,
+                    COUNT(*) FILTER (WHERE state = 4) AS cancelled,
+                    COUNT(*) FILTER (WHERE state = 5) AS completed
+             FROM mentorship_relations WHERE mentor_id = $1 OR mentee_id = $1),
+         done AS (
+             SELECT t.relation_id, t.id, t.description, t.created_at, t.completed_at,
+                    CASE WHEN r.mentor_id = $1 THEN 0 ELSE 1 END AS side
+             FROM tasks t JOIN mentorship_relations r ON r.id = t.relation_id
+             WHERE t.is_done AND (r.mentor_id = $1 OR r.mentee_id = $1)
+             ORDER BY side DESC, t.relation_id DESC, t.id DESC
+             LIMIT 3)
+         SELECT u.name, c.pending, c.accepted, c.rejected, c.cancelled, c.completed,
+                d.relation_id, d.id AS task_id, d.description, d.created_at, d.completed_at
+         FROM users u CROSS JOIN counts c LEFT JOIN done d ON TRUE
+         WHERE u.id = $1
+         ORDER BY d.side DESC, d.relation_id DESC, d.id DESC"
     )
     .bind(user_id)
     .fetch_all(c)
-    .await
-    })
+    .await)?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let name = first.name.clone();
+    let counts = [
+        first.pending,
+        first.accepted,
+        first.rejected,
+        first.cancelled,
+        first.completed,
+    ];
+    // Fetched last first, to take the last three; put back in list order.
+    let achievements = rows
+        .into_iter()
+        .rev()
+        .filter_map(|row| {
+            Some(TaskRow {
+                relation_id: row.relation_id?,
+                id: row.task_id?,
+                description: row.description?,
+                is_done: true,
+                created_at: row.created_at?,
+                completed_at: row.completed_at,
+            })
+        })
+        .collect();
+    Ok(Some(HomeSummary {
+        name,
+        counts,
+        achievements,
+    }))
 }
 
 pub async fn contact(tx: &mut Tx, user_id: Option<i64>) -> Result<Option<Contact>, sqlx::Error> {

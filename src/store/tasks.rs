@@ -93,27 +93,6 @@ pub async fn complete(
     })
 }
 
-/// Done tasks of a user's relations as the reference orders them for `/home`: relations where
-/// they mentor, then where they are mentored, by relation and task id; the last `limit` of them.
-pub async fn last_achievements(
-    db: &Db,
-    user_id: i64,
-    limit: i64,
-) -> Result<Vec<TaskRow>, sqlx::Error> {
-    let mut rows = with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
-        "SELECT t.* FROM tasks t JOIN mentorship_relations r ON r.id = t.relation_id
-         WHERE t.is_done AND (r.mentor_id = $1 OR r.mentee_id = $1)
-         ORDER BY CASE WHEN r.mentor_id = $1 THEN 0 ELSE 1 END DESC, t.relation_id DESC, t.id DESC
-         LIMIT $2"
-    )
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(c)
-    .await)?;
-    rows.reverse();
-    Ok(rows)
-}
-
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CommentRow {
     pub id: i64,
