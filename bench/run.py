@@ -221,6 +221,57 @@ end
 """)
 
 
+JOB_MEMBERS = 200_000
+
+
+def jobs_bench(db_kind):
+    """Times both scheduled jobs over 100,000 due rows each: 200,000 members seeded as for the
+    endpoints, then the first 100,000 relations accepted and past their end date, and the
+    members above id 100,000 unverified since long ago. Returns each job's duration as the
+    command prints it."""
+    work = tempfile.mkdtemp(prefix=f"mentorship-jobs-{db_kind}-")
+    name = None
+    if db_kind == "postgres":
+        name = f"mentorship_jobs_{os.getpid()}"
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        url = f"postgres://postgres@127.0.0.1:5432/{name}?sslmode=disable"
+    else:
+        url = f"sqlite://{work}/jobs.db?mode=rwc"
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench-secret-0123456789abcdef0123456789abc",
+               SMTP_URL=f"file://{work}/mail", RUST_LOG="warn")
+    subprocess.run([BINARY, "migrate"], env=env, check=True, capture_output=True)
+    seed = open(os.path.join(ROOT, "bench", "seed.sql")).read().replace(":NOW", str(int(time.time()))) \
+        .replace(":N", str(JOB_MEMBERS))
+    run_sql(db_kind, url, "INSERT INTO users (name, username, email, password_hash, registration_date, "
+            "terms_and_conditions_checked, is_email_verified) VALUES ('Bench User', 'bench_user', "
+            "'bench@example.com', 'x', 0, TRUE, TRUE);\n" + seed + """
+UPDATE mentorship_relations SET state = 2, end_date = 1710000000.0 WHERE id <= 100000;
+DELETE FROM current_relations;
+INSERT INTO current_relations (user_id, relation_id)
+    SELECT mentor_id, id FROM mentorship_relations WHERE state = 2
+    UNION ALL SELECT mentee_id, id FROM mentorship_relations WHERE state = 2;
+UPDATE users SET is_email_verified = FALSE, registration_date = 1600000000.0 WHERE id > 100000;
+ANALYZE;""")
+    if db_kind == "postgres":
+        run_sql(db_kind, url, "VACUUM ANALYZE;")
+    timings = {}
+    for job in ("complete-relations", "delete-unverified-users"):
+        # The command then delivers the mail it queued for up to 30 s; not part of the job.
+        process = subprocess.Popen([BINARY, "jobs", "run", job, "--now", "2027-01-01T00:00:00Z"], env=env,
+                                   stdout=subprocess.PIPE, text=True)
+        for line in process.stdout:
+            found = re.match(rf"{job}: (\d+) rows changed in ([\d.]+) s", line)
+            if found:
+                timings[job] = {"rows": int(found.group(1)), "seconds": float(found.group(2))}
+                process.terminate()
+                break
+        process.wait()
+        print(f"  job {job}: {timings.get(job)}", flush=True)
+    if name:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
+    return timings
+
+
 def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, keep=False, reuse_url=None):
     work = tempfile.mkdtemp(prefix=f"mentorship-bench-{db_kind}-")
     mail_dir = os.path.join(work, "mail")
@@ -332,7 +383,8 @@ wrk.headers["Content-Type"] = "application/json"
         print(f"  kept the database: --database-url '{url}'", flush=True)
     elif name:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
-    return {"db": db_kind, "users": users, "seconds_per_run": seconds, "seeding_seconds": round(seeding),
+    jobs = jobs_bench(db_kind) if not only or "jobs" in only else {}
+    return {"db": db_kind, "users": users, "seconds_per_run": seconds, "seeding_seconds": round(seeding), "jobs": jobs,
             "idle_rss_mb": round(idle_rss, 1), "after_flood_rss_mb": round(after_flood_rss, 1),
             "soak_rss_mb": soak, "final_rss_mb": round(after_rss, 1), "rows": rows}
 
@@ -356,6 +408,9 @@ def markdown(result):
     if result["soak_rss_mb"]:
         lines += ["", "RSS under 16 connections of reads (seconds, MB): "
                   + ", ".join(f"{t} s: {mb}" for t, mb in result["soak_rss_mb"])]
+    if result.get("jobs"):
+        lines += ["", f"Jobs on {JOB_MEMBERS:,} members (`mentorship jobs run <job> --now`, release build): "
+                  + "; ".join(f"{job}: {t['rows']:,} rows in {t['seconds']} s" for job, t in result["jobs"].items())]
     return "\n".join(lines) + "\n"
 
 

@@ -25,15 +25,20 @@ pub struct NewMail<'a> {
     pub calendar: Option<&'a str>,
 }
 
-/// Queues mails, many in one statement: a job that tells thousands of members at once would
-/// otherwise spend its time on one round trip per mail.
+/// Queues mails. On PostgreSQL many go in one statement: a job that tells thousands of
+/// members at once would otherwise spend its time on one round trip per mail.
 pub async fn enqueue(
     tx: &mut Tx,
     mails: &[NewMail<'_>],
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    // 6 values a row: 500 rows stay far below both databases' limit on bound parameters.
-    for chunk in mails.chunks(500) {
+    // 6 values a row: 500 rows stay far below PostgreSQL's limit on bound parameters. SQLite's
+    // parser looks each `$n` up by name among those before it, so a statement of 3,000 costs
+    // the square of that: the completion job over 100,000 relations spent most of its 19 s
+    // parsing. A statement a row instead spent it handing each to SQLite's thread; 50 rows
+    // a statement avoid both.
+    let rows_per_statement = if tx.is_postgres() { 500 } else { 50 };
+    for chunk in mails.chunks(rows_per_statement) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
                 let p = 2 + 6 * i;

@@ -448,7 +448,54 @@ pub async fn join_all<F: std::future::Future>(
     outputs.into_iter().map(Option::unwrap).collect()
 }
 
+async fn the_completion_job_tells_both_parties_of_every_due_relation_once(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    // More relations than one statement queues mails for (50 on SQLite), inserted directly.
+    let pairs = 60;
+    let now = app.clock.now();
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {members})
+         INSERT INTO users (name, username, email, password_hash, registration_date,
+             terms_and_conditions_checked, is_email_verified, need_mentoring, available_to_mentor)
+         SELECT 'Member', 'member_' || i, 'member_' || i || '@example.com', 'x', {now}, TRUE, TRUE,
+             i % 2 = 0, i % 2 = 1
+         FROM n;
+         INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date,
+             end_date, state, notes)
+         SELECT u.id, u.id + 1, u.id + 1, {now}, {now} + 3600, 2, 'seeded'
+         FROM users u WHERE u.available_to_mentor;
+         INSERT INTO current_relations (user_id, relation_id)
+         SELECT mentor_id, id FROM mentorship_relations
+         UNION ALL SELECT mentee_id, id FROM mentorship_relations;",
+        members = 2 * pairs
+    );
+    mentorship::with_db!(&app.state().db, |c| sqlx::raw_sql(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .execute(c)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    app.clock.advance(7200.0);
+    assert_eq!(app.run_job("complete-relations").await, pairs);
+    assert_eq!(app.run_job("complete-relations").await, 0);
+    for member in 1..=2 * pairs {
+        let mails = app
+            .mail
+            .wait_for(&format!("member_{member}@example.com"), 1)
+            .await;
+        assert_eq!(
+            mails[0].subject,
+            "Mentorship System - Your mentorship relation is complete"
+        );
+    }
+    app.mail.settle().await;
+    assert_eq!(app.mail.all().len() as u64, 2 * pairs, "one mail each");
+    app.stop().await;
+}
+
 crate::db_tests!(
+    the_completion_job_tells_both_parties_of_every_due_relation_once,
     a_mentorship_runs_from_request_to_completion_with_its_emails,
     concurrent_accepts_put_a_user_in_one_relation_only,
     concurrent_requests_between_two_users_leave_one_pending,
