@@ -3,7 +3,7 @@
 writes a table (Markdown and JSON) per endpoint: req/s, p50, p99, errors, server RSS.
 
     bench/run.sh [--users 1000000] [--db sqlite|postgres|both] [--seconds 10] [--connections 16,64] [--soak-seconds 600]
-                 [--only search,home] [--keep] [--database-url URL]
+                 [--repeat 3] [--only search,home] [--keep] [--database-url URL]
 
 `--keep` leaves the seeded database in place and prints its URL; `--database-url` runs against
 such a database again without seeding (with the same `--users`), e.g. to rerun one endpoint with
@@ -272,7 +272,16 @@ ANALYZE;""")
     return timings
 
 
-def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, keep=False, reuse_url=None):
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else round((values[middle - 1] + values[middle]) / 2, 2)
+
+
+def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, keep=False, reuse_url=None,
+          repeat=3):
     work = tempfile.mkdtemp(prefix=f"mentorship-bench-{db_kind}-")
     mail_dir = os.path.join(work, "mail")
     name = None
@@ -314,6 +323,7 @@ def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, k
     server = Server(env, work)
     pid = server.process.pid
     token = call("POST", server.base + "/login", dict(username="bench_user", password=PASSWORD))["access_token"]
+    time.sleep(3)  # the password hasher frees its working memory 2 s after the last login
     idle_rss = rss_mb(pid)
     random_user = lua(work, "user", f"request = function() return wrk.format('GET', '/users/' .. math.random(2, {users})) end")
     search = lua(work, "search", """
@@ -341,26 +351,44 @@ wrk.headers["Content-Type"] = "application/json"
         ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]
     if only:
-        # The ceiling is always measured: every ratio is to it, in the same run.
-        endpoints = [e for e in endpoints if e[0] == "GET /health/live" or any(word in e[0] for word in only)]
+        endpoints = [e for e in endpoints if any(word in e[0] for word in only)]
+    def measured(label, connections, run):
+        """`repeat` times: the ceiling for 3 s, then the endpoint; the medians of the runs, each
+        ratio taken to the ceiling measured just before it (this machine's speed drifts by
+        half within minutes: a ceiling measured once would not fit later endpoints)."""
+        runs = []
+        for _ in range(repeat):
+            warm(db_kind, url)
+            ceiling = wrk(server.base, "/health/live", token, 3, connections, None, pid)["rps"]
+            result = run()
+            result["share"] = 100 * result["rps"] / ceiling
+            runs.append(result)
+        row = {key: median([r[key] for r in runs]) for key in ("rps", "share", "p50_ms", "p99_ms")}
+        row.update(errors=sum(r["errors"] for r in runs), rss_mb=max(r["rss_mb"] for r in runs),
+                   endpoint=label, connections=connections, runs=runs)
+        if "alongside" in runs[0]:
+            row["alongside"] = {key: median([r["alongside"][key] for r in runs]) for key in ("rps", "p50_ms", "p99_ms")}
+            row["alongside"]["errors"] = sum(r["alongside"]["errors"] for r in runs)
+        return row
+
     rows = []
     for connections in connection_levels:
         for label, path, script in endpoints:
-            threads = 2
-            if script == "writes":
-                script, threads = write_mix(work, server.base, free_pairs, connections), connections
-            warm(db_kind, url)
-            result = wrk(server.base, path, token, seconds, connections, script, pid, threads)
-            result.update(endpoint=label, connections=connections)
+            def run(path=path, script=script):
+                if script == "writes":
+                    mix = write_mix(work, server.base, free_pairs, connections)
+                    return wrk(server.base, path, token, seconds, connections, mix, pid, connections)
+                return wrk(server.base, path, token, seconds, connections, script, pid)
+            result = measured(label, connections, run)
             rows.append(result)
-            print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']} ms  "
-                  f"p99 {result['p99_ms']} ms  errors {result['errors']}  rss {result['rss_mb']} MB", flush=True)
+            print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s {result['share']:5.1f} %  "
+                  f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  errors {result['errors']}  "
+                  f"rss {result['rss_mb']} MB", flush=True)
     if not only or "flood" in only:
         # Reads by id while 64 logins at a time hash passwords: the reads must not starve.
-        warm(db_kind, url)
-        flood = wrk(server.base, "/", token, seconds, 16, random_user, pid,
-                    alongside=wrk_command(server.base, "/login", token, seconds, 64, login))
-        flood.update(endpoint="GET /users/<id> during a flood of 64 logins", connections=16)
+        flood = measured("GET /users/<id> during a flood of 64 logins", 16, lambda: wrk(
+            server.base, "/", token, seconds, 16, random_user, pid,
+            alongside=wrk_command(server.base, "/login", token, seconds, 64, login)))
         rows.append(flood)
         logins = flood["alongside"]
         print(f"  login flood: /users/<id> p99 {flood['p99_ms']} ms, {flood['rps']:.0f} req/s; logins {logins['rps']:.0f}/s "
@@ -384,22 +412,22 @@ wrk.headers["Content-Type"] = "application/json"
     elif name:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE {name} WITH (FORCE)"])
     jobs = jobs_bench(db_kind) if not only or "jobs" in only else {}
-    return {"db": db_kind, "users": users, "seconds_per_run": seconds, "seeding_seconds": round(seeding), "jobs": jobs,
+    return {"db": db_kind, "users": users, "seconds_per_run": seconds, "repeat": repeat,
+            "seeding_seconds": round(seeding), "jobs": jobs,
             "idle_rss_mb": round(idle_rss, 1), "after_flood_rss_mb": round(after_flood_rss, 1),
             "soak_rss_mb": soak, "final_rss_mb": round(after_rss, 1), "rows": rows}
 
 
 def markdown(result):
-    base = {c: next(r["rps"] for r in result["rows"] if r["endpoint"] == "GET /health/live" and r["connections"] == c)
-            for c in {r["connections"] for r in result["rows"]}}
     lines = [f"### {result['db']}, {result['users']:,} users (seeded in {result['seeding_seconds']} s; "
              f"RSS idle {result['idle_rss_mb']} MB, 3 s after the login flood {result['after_flood_rss_mb']} MB, "
              f"at the end {result['final_rss_mb']} MB)", "",
+             f"Medians of {result['repeat']} runs of {result['seconds_per_run']} s; each run's share is to "
+             "/health/live measured just before it.", "",
              "| endpoint | conns | req/s | % of /health/live | p50 ms | p99 ms | errors | peak RSS MB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
-        share = 100 * r["rps"] / base[r["connections"]]
-        lines.append(f"| {r['endpoint']} | {r['connections']} | {r['rps']:.0f} | {share:.1f} % | {r['p50_ms']} | "
+        lines.append(f"| {r['endpoint']} | {r['connections']} | {r['rps']:.0f} | {r['share']:.1f} % | {r['p50_ms']} | "
                      f"{r['p99_ms']} | {r['errors']} | {r['rss_mb']} |")
         if "alongside" in r:
             a = r["alongside"]
@@ -421,6 +449,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="16,64")
     parser.add_argument("--soak-seconds", type=int, default=0, help="read load this long at the end, RSS sampled")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per endpoint; the medians are reported")
     parser.add_argument("--only", help="comma-separated words: run only the endpoints whose label contains one "
                         "(e.g. search,home; 'flood' for the login flood)")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database and print its URL")
@@ -434,7 +463,8 @@ def main():
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     for db_kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
         only = args.only.split(",") if args.only else None
-        result = bench(db_kind, users, args.seconds, levels, args.soak_seconds, only, args.keep, args.database_url)
+        result = bench(db_kind, users, args.seconds, levels, args.soak_seconds, only, args.keep, args.database_url,
+                       args.repeat)
         result["date"] = stamp
         result["machine"] = f"{os.cpu_count()} cores shared by server and load generator"
         stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}" + ("-partial" if only else ""))
