@@ -324,7 +324,6 @@ pub async fn list_public(
     if filter.available_to_mentor.is_some() {
         conditions.push("u.available_to_mentor = $4");
     }
-    let page = directory_page_sql(search.as_ref(), &conditions, limit, offset);
     let term = search.as_ref().map(|s| s.term.clone()).unwrap_or_default();
     let binds = (
         filter.exclude_id,
@@ -345,7 +344,13 @@ pub async fn list_public(
                  LEFT JOIN current_relations cr ON cr.user_id = u.id
                  ORDER BY u.id"
             )))
-            .bind(page)
+            .bind(directory_sql(
+                "u.id",
+                search.as_ref(),
+                &conditions,
+                limit,
+                offset,
+            ))
             .bind(binds.0)
             .bind(binds.1)
             .bind(binds.2)
@@ -354,7 +359,7 @@ pub async fn list_public(
             .await
         }
         _ => {
-            let sql = directory_sql(&page);
+            let sql = directory_sql(PUBLIC_COLUMNS, search.as_ref(), &conditions, limit, offset);
             with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
                 sqlx::AssertSqlSafe(sql.clone())
             )
@@ -368,14 +373,16 @@ pub async fn list_public(
     }
 }
 
-/// The ids of one page of the directory, for these conditions; binds: $1 the caller, $2 the
-/// search term, $3 need_mentoring, $4 available_to_mentor.
+/// `columns` of one page of the directory, for these conditions; binds: $1 the caller, $2 the
+/// search term, $3 need_mentoring, $4 available_to_mentor. (Asked for `u.id` alone, the
+/// databases drop the unused join.)
 ///
 /// The page's bounds are written into the SQL rather than bound: PostgreSQL plans a `LIMIT $n`
 /// as if it kept a tenth of the table, so its generic plan never wins and every execution of
 /// the prepared statement was planned anew (0.25 ms of planning for 0.07 ms of work on a page
 /// of `/users/verified`). Apps ask for few distinct pages; each is prepared once per connection.
-fn directory_page_sql(
+fn directory_sql(
+    columns: &str,
     search: Option<&DirectorySearch>,
     conditions: &[&str],
     limit: i64,
@@ -383,19 +390,9 @@ fn directory_page_sql(
 ) -> String {
     let (source, order) = search.map_or(("users u", "u.id"), |s| (s.source, s.order));
     format!(
-        "SELECT u.id FROM {source} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        "SELECT {columns} FROM {source} LEFT JOIN current_relations cr ON cr.user_id = u.id
+         WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
         conditions.join(" AND ")
-    )
-}
-
-/// The page's rows: the ids are found first, from indexes alone where the database can, and
-/// only those rows are read whole.
-fn directory_sql(page: &str) -> String {
-    format!(
-        "SELECT {PUBLIC_COLUMNS} FROM ({page}) AS page
-         JOIN users u ON u.id = page.id
-         LEFT JOIN current_relations cr ON cr.user_id = u.id
-         ORDER BY u.id"
     )
 }
 
@@ -404,7 +401,8 @@ fn directory_sql(page: &str) -> String {
 pub fn directory_search_sql(db: &Db, text: &str) -> (String, String) {
     let search = DirectorySearch::new(db, text);
     (
-        directory_page_sql(
+        directory_sql(
+            "u.id",
             Some(&search),
             &["u.id <> $1", "u.is_email_verified", search.condition],
             20,
