@@ -185,6 +185,7 @@ def write_mix(work, base, free_pairs, connections):
         tokens = [call("POST", base + "/login", dict(username=f"member_{who}", password=PASSWORD))["access_token"]
                   for who in (mentor, mentee)]
         members.append(f'{{{mentor}, {mentee}, "{tokens[0]}", "{tokens[1]}"}}')
+    time.sleep(3)  # these logins' hashing memory is freed 2 s after the last; not the writes' RSS
     end_date = int(time.time()) + 8 * 7 * 86400
     return lua(work, f"writes-{connections}", f"""
 local pairs = {{ {", ".join(members)} }}
@@ -317,6 +318,9 @@ def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, k
             # A bulk load leaves the visibility map unset until autovacuum passes; production
             # tables are vacuumed, so is this one (index-only scans depend on it).
             run_sql(db_kind, url, "VACUUM ANALYZE;")
+            # Flush what the load and the vacuum dirtied now, rather than in a checkpoint that
+            # would stall the write mix's commits minutes later.
+            run_sql(db_kind, url, "CHECKPOINT;")
         seeding = time.time() - started
         print(f"{db_kind}: seeded {users} users, {users} relations, {5 * users} tasks in {seeding:.0f} s", flush=True)
 

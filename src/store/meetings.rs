@@ -138,26 +138,25 @@ pub async fn upcoming_for(
     offset: i64,
 ) -> Result<Vec<MeetingRow>, sqlx::Error> {
     with_db!(db, |c| {
-        sqlx::query_as::<_, MeetingRow>(sqlx::AssertSqlSafe(upcoming_sql()))
+        sqlx::query_as::<_, MeetingRow>(sqlx::AssertSqlSafe(upcoming_sql(limit, offset)))
             .bind(user_id)
             .bind(now)
-            .bind(limit)
-            .bind(offset)
             .fetch_all(c)
             .await
     })
 }
 
-/// The query of [`upcoming_for`] (binds: $1 user, $2 now, $3 limit, $4 offset), public for the
-/// plan checks (`EXPLAIN`) of the tests. Each branch of the union has its own index.
-pub fn upcoming_sql() -> String {
+/// The query of [`upcoming_for`] (binds: $1 user, $2 now), public for the plan checks
+/// (`EXPLAIN`) of the tests. Each branch of the union has its own index.
+pub fn upcoming_sql(limit: i64, offset: i64) -> String {
     format!(
         "{MEETING_SELECT} WHERE m.id IN (
              SELECT id FROM meetings WHERE mentor_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
              UNION SELECT id FROM meetings WHERE mentee_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
              UNION SELECT id FROM meetings WHERE substitute_user_id = $1 AND substitute_status = 'accepted'
                  AND state = 'confirmed' AND end_date > $2)
-         ORDER BY m.start_date, m.id LIMIT $3 OFFSET $4"
+         ORDER BY m.start_date, m.id {}",
+        super::limit_offset(limit, offset)
     )
 }
 
@@ -367,15 +366,14 @@ pub async fn list_all(
          WHERE ($1 IS NULL OR m.state = $1)
            AND ($2 IS NULL OR ($2 = (m.end_date <= $3)))
            AND ($4 IS NULL OR m.substitute_status = $4)
-         ORDER BY m.id LIMIT $5 OFFSET $6"
+         ORDER BY m.id {}",
+            super::limit_offset(limit, offset)
         ))
     )
     .bind(stored_state)
     .bind(ended)
     .bind(now)
     .bind(filter.substitute_status.as_deref())
-    .bind(limit)
-    .bind(offset)
     .fetch_all(c)
     .await)
 }

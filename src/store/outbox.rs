@@ -96,12 +96,12 @@ pub async fn claim_due(
          WHERE id IN (
              SELECT id FROM outbox
              WHERE sent_at IS NULL AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
-             ORDER BY next_attempt_at, id LIMIT $3 {lock})
-         RETURNING id, template, recipient, subject, body_text, body_html, calendar, attempts"
+             ORDER BY next_attempt_at, id {} {lock})
+         RETURNING id, template, recipient, subject, body_text, body_html, calendar, attempts",
+        super::limit_offset(limit, 0)
     )))
     .bind(now)
     .bind(lease_until)
-    .bind(limit)
     .fetch_all(c)
     .await
     })

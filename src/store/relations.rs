@@ -95,10 +95,10 @@ pub async fn complete_due(
              FROM mentorship_relations r
              LEFT JOIN users mu ON mu.id = r.mentor_id
              LEFT JOIN users eu ON eu.id = r.mentee_id
-             WHERE r.state = 2 AND r.end_date < $1 ORDER BY r.end_date LIMIT $2 {lock}"
+             WHERE r.state = 2 AND r.end_date < $1 ORDER BY r.end_date {} {lock}",
+            super::limit_offset(limit, 0)
         )))
         .bind(now)
-        .bind(limit)
         .fetch_all(&mut *c)
         .await
     })?;
