@@ -237,8 +237,10 @@ impl Config {
 
         // SQLite runs queries on this machine's cores, so a few connections keep them busy, and
         // each one holds its own page cache (2 MB) and statement cache: 16 of them took the
-        // server to 90+ MB at 1M users. PostgreSQL works in its own processes and gains from
-        // more requests in flight.
+        // server to 90+ MB at 1M users. PostgreSQL works in its own processes; its commits wait
+        // for the WAL flush, so writes gain from more of them in flight (the benchmark's write
+        // mix: 866 req/s with 4 connections, 1,743 with 16), while reads alone ran best with
+        // about two per database core (bench/RESULTS.md).
         let default_connections = if database_url.starts_with("sqlite:") {
             4
         } else {
