@@ -56,6 +56,9 @@ const PUBLIC_COLUMNS: &str = "u.id, u.username, u.name, u.slack_username, u.bio,
     (cr.user_id IS NULL AND (u.need_mentoring OR u.available_to_mentor)) AS is_available, \
     u.registration_date, u.is_email_verified";
 
+/// The join [`PUBLIC_COLUMNS`] reads `is_available` from (`users` aliased as `u`).
+const PUBLIC_JOIN: &str = "LEFT JOIN current_relations cr ON cr.user_id = u.id";
+
 pub struct NewUserRecord<'a> {
     pub name: &'a str,
     pub username: &'a str,
@@ -275,9 +278,8 @@ pub async fn delete(tx: &mut Tx, id: i64) -> Result<u64, sqlx::Error> {
 pub async fn public_by_id(db: &Db, id: i64) -> Result<Option<PublicUserRow>, sqlx::Error> {
     with_db!(db, |c| sqlx::query_as::<_, PublicUserRow>(
         sqlx::AssertSqlSafe(format!(
-        "SELECT {PUBLIC_COLUMNS} FROM users u LEFT JOIN current_relations cr ON cr.user_id = u.id
-         WHERE u.id = $1"
-    ))
+            "SELECT {PUBLIC_COLUMNS} FROM users u {PUBLIC_JOIN} WHERE u.id = $1"
+        ))
     )
     .bind(id)
     .fetch_optional(c)
@@ -340,8 +342,7 @@ pub async fn list_public(
         Db::Postgres(pool) if search.is_some() => {
             sqlx::query_as::<_, PublicUserRow>(sqlx::AssertSqlSafe(format!(
                 "SELECT {PUBLIC_COLUMNS} FROM directory_page($1, $2, $3, $4, $5) AS page (id)
-                 JOIN users u ON u.id = page.id
-                 LEFT JOIN current_relations cr ON cr.user_id = u.id
+                 JOIN users u ON u.id = page.id {PUBLIC_JOIN}
                  ORDER BY u.id"
             )))
             .bind(directory_sql(
@@ -382,7 +383,7 @@ pub async fn list_public(
 /// What a directory query selects.
 #[derive(Clone, Copy)]
 enum DirectoryColumns {
-    /// [`PUBLIC_COLUMNS`], with the join on `current_relations` that `is_available` needs.
+    /// [`PUBLIC_COLUMNS`], with [`PUBLIC_JOIN`].
     Public,
     /// The users' ids alone, without that join: PostgreSQL would drop it from the plan, but
     /// only after parsing it on every call of `directory_page` (a tenth of a search's cost).
@@ -404,14 +405,11 @@ fn directory_sql(
 ) -> String {
     let (source, order) = search.map_or(("users u", "u.id"), |s| (s.source, s.order));
     let (columns, join) = match columns {
-        DirectoryColumns::Public => (
-            PUBLIC_COLUMNS,
-            " LEFT JOIN current_relations cr ON cr.user_id = u.id",
-        ),
+        DirectoryColumns::Public => (PUBLIC_COLUMNS, PUBLIC_JOIN),
         DirectoryColumns::Ids => ("u.id", ""),
     };
     format!(
-        "SELECT {columns} FROM {source}{join}
+        "SELECT {columns} FROM {source} {join}
          WHERE {} ORDER BY {order} {}",
         conditions.join(" AND "),
         super::limit_offset(limit, offset)
