@@ -61,7 +61,6 @@ pub fn router(
 + Clone
 + Send
 + 'static {
-    metrics::recorder();
     let (api, openapi) = api(state.clone());
     let app = api
         .route_layer(middleware::from_fn(metrics::track_requests))

@@ -169,13 +169,11 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
             }
         }
     };
-    let labels = [
-        ("job", job.name()),
-        ("outcome", if outcome.is_ok() { "ok" } else { "failed" }),
-    ];
-    metrics::counter!("job_runs_total", &labels).increment(1);
-    metrics::histogram!("job_duration_seconds", &labels[..1])
-        .record(started.elapsed().as_secs_f64());
+    crate::http::metrics::record_job_run(
+        job.name(),
+        outcome.is_ok(),
+        started.elapsed().as_secs_f64(),
+    );
     match outcome {
         Ok(affected) => {
             tracing::info!(
