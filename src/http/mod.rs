@@ -64,7 +64,7 @@ pub fn router(
     let (api, openapi) = api(state.clone());
     let app = api
         .route_layer(middleware::from_fn(metrics::track_requests))
-        .merge(docs::routes(openapi))
+        .merge(docs::routes(&openapi))
         .route("/metrics", axum::routing::get(metrics::render).with_state(state))
         .fallback(|| async { Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

@@ -641,6 +641,23 @@ async fn unknown_routes_wrong_methods_and_big_bodies_get_json_errors(kind: DbKin
     assert!(spec["paths"]["/register"]["post"].is_object());
     // The reference's address of the spec serves the same document.
     assert_eq!(app.get("/swagger.json", None).await, (StatusCode::OK, spec));
+    // Swagger UI is served from the binary and loads that document.
+    let page = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let initializer = app
+        .client
+        .get(app.url("/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        initializer
+            .text()
+            .await
+            .unwrap()
+            .contains(r#""url": "/openapi.json""#)
+    );
     app.stop().await;
 }
 
