@@ -39,6 +39,7 @@ pub struct Config {
     /// Cron expressions (with seconds, UTC) of the scheduled jobs.
     pub complete_relations_schedule: String,
     pub delete_unverified_users_schedule: String,
+    pub optimize_search_index_schedule: String,
     /// On SIGTERM, how long `/health` answers 503 while requests are still served, so a load
     /// balancer takes the instance out before it stops accepting connections.
     pub shutdown_drain: Duration,
@@ -224,6 +225,8 @@ impl Config {
         let complete_relations_schedule = schedule("COMPLETE_RELATIONS_SCHEDULE", "0 59 23 * * *")?;
         let delete_unverified_users_schedule =
             schedule("DELETE_UNVERIFIED_USERS_SCHEDULE", "0 0 0 1 * *")?;
+        let optimize_search_index_schedule =
+            schedule("OPTIMIZE_SEARCH_INDEX_SCHEDULE", "0 30 3 * * *")?;
 
         let shutdown_drain = match lookup("SHUTDOWN_DRAIN") {
             None => Duration::ZERO,
@@ -273,6 +276,7 @@ impl Config {
             log_format,
             complete_relations_schedule,
             delete_unverified_users_schedule,
+            optimize_search_index_schedule,
             shutdown_drain,
             database_max_connections,
         })

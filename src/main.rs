@@ -132,7 +132,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: JobsCommand::Run { name, now },
         } => {
             let job = Job::from_name(&name).with_context(|| {
-                format!("unknown job {name:?}: use complete-relations or delete-unverified-users")
+                format!(
+                    "unknown job {name:?}: use complete-relations, delete-unverified-users \
+                     or optimize-search-index"
+                )
             })?;
             let clock = match now {
                 None => Clock::system(),

@@ -102,6 +102,11 @@ async fn jobs_run_with_now_completes_relations_and_admin_grant_makes_an_admin(ki
     let (_, relations) = app.get("/mentorship_relations", Some(&mentor.token)).await;
     assert_eq!(relations[0]["state"], 5);
 
+    let output = mentorship(&["jobs", "run", "optimize-search-index"], &env);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("optimize-search-index: "),
+        "{output:?}"
+    );
     let output = mentorship(&["jobs", "run", "no-such-job"], &env);
     assert!(!output.status.success());
     let output = mentorship(

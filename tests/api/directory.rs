@@ -147,8 +147,77 @@ async fn text_with_a_nul_character_is_refused_in_any_body(kind: DbKind) {
     app.stop().await;
 }
 
+async fn compacting_the_search_index_keeps_every_answer(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let me = app.user("index_reader", json!({})).await;
+    // One registration after another: each adds its own piece to SQLite's search index.
+    for (username, name) in [
+        ("ada_king", "Ada King"),
+        ("ada_byron", "Ada Byron"),
+        ("grace_brewster", "Grace Brewster"),
+        ("lovelace_fan", "Lovelace Fan"),
+        ("radia_p", "Radia Perlman"),
+        ("adaline_q", "Adaline Quill"),
+    ] {
+        app.user(username, json!({"name": name})).await;
+    }
+    let renamed = app
+        .user("renamed_member", json!({"name": "Old Name"}))
+        .await;
+    let (status, _) = app
+        .put("/user", Some(&renamed.token), json!({"name": "Ada New"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let searches = [
+        "search=ada",
+        "search=ADA&page=2&per_page=2",
+        "search=old",
+        "search=lace",
+        "search=ewst",
+        "search=_",
+    ];
+    let answers = async || {
+        let mut answers = Vec::new();
+        for query in searches {
+            let (status, list) = app.get(&format!("/users?{query}"), Some(&me.token)).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            answers.push(usernames(&list));
+        }
+        answers
+    };
+    let before = answers().await;
+    assert_eq!(
+        before[0],
+        vec!["ada_king", "ada_byron", "adaline_q", "renamed_member"]
+    );
+    assert_eq!(before[2], Vec::<String>::new(), "the old name is gone");
+
+    let compacted = app.run_job("optimize-search-index").await;
+    if kind == DbKind::Sqlite {
+        assert!(compacted > 0, "the index was in several pieces");
+    }
+    assert_eq!(answers().await, before);
+    assert_eq!(
+        app.run_job("optimize-search-index").await,
+        0,
+        "nothing is left to compact"
+    );
+    // The index keeps working as members join and leave.
+    app.user("ada_latecomer", json!({"name": "Ada Latecomer"}))
+        .await;
+    let (status, _) = app.delete("/user", Some(&renamed.token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = app.get("/users?search=ada", Some(&me.token)).await;
+    assert_eq!(
+        usernames(&list),
+        vec!["ada_king", "ada_byron", "adaline_q", "ada_latecomer"]
+    );
+    app.stop().await;
+}
+
 crate::db_tests!(
     the_directory_finds_substrings_of_names_and_usernames_in_any_case,
     odd_directory_queries_get_plain_answers,
     text_with_a_nul_character_is_refused_in_any_body,
+    compacting_the_search_index_keeps_every_answer,
 );
