@@ -275,7 +275,7 @@ async fn a_job_tick_whose_instance_is_killed_mid_run_is_finished_by_another_exac
     for _ in 0..120 {
         if scalar(
             &db,
-            "SELECT COUNT(*) FROM job_runs WHERE finished_at IS NOT NULL",
+            "SELECT COUNT(*) FROM job_runs WHERE job = 'complete-relations' AND finished_at IS NOT NULL",
         )
         .await
             == 1
@@ -311,6 +311,13 @@ async fn a_job_tick_whose_instance_is_killed_mid_run_is_finished_by_another_exac
         .await,
         0
     );
-    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM job_runs").await, 1);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM job_runs WHERE job = 'complete-relations'"
+        )
+        .await,
+        1
+    );
     db.close().await;
 }
