@@ -1,212 +1,49 @@
-//! `GET /metrics` in Prometheus' text format, and the middleware that counts and times requests.
-//!
-//! Per route (the matched pattern, never the raw path): `http_requests_total` and the
-//! `http_request_duration_seconds` histogram. At each scrape: the outbox depth and the age of
-//! its oldest unsent mail, and the database pool's usage. Jobs record `job_runs_total` and
-//! `job_duration_seconds` where they run.
+//! `GET /metrics`, and the middleware that counts and times requests ([`crate::metrics`]).
 
-use std::sync::OnceLock;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::prometheus_text;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
 
 use crate::app::AppState;
+use crate::metrics::{self, Snapshot};
 use crate::store::Db;
-
-const LATENCY_BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
-
-/// A job's duration, from a second to an hour.
-const JOB_BUCKETS: [f64; 9] = [1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0];
-
-type Buckets = fn() -> Histogram;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    method: String,
-    route: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ResponseLabels {
-    method: String,
-    route: String,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct JobLabels {
-    job: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct JobOutcomeLabels {
-    job: &'static str,
-    outcome: &'static str,
-}
-
-/// Every metric of the process. Histograms count each observation into its bucket as it is
-/// made, so their memory is fixed by the number of routes, whatever the request rate and
-/// however rarely `/metrics` is scraped. (metrics-exporter-prometheus, used before, kept every
-/// sample until a scrape or an upkeep folded them: at 90,000 requests a second that was 5 MB.)
-struct Metrics {
-    registry: Registry,
-    requests: Family<ResponseLabels, Counter>,
-    request_duration: Family<RouteLabels, Histogram, Buckets>,
-    job_runs: Family<JobOutcomeLabels, Counter>,
-    job_duration: Family<JobLabels, Histogram, Buckets>,
-    outbox_unsent: Gauge,
-    outbox_oldest_age: Gauge<f64, AtomicU64>,
-    pool_connections: Gauge,
-    pool_idle: Gauge,
-    pool_in_use: Gauge,
-}
-
-/// The process-wide metrics (a process has one set, whatever the number of servers in it).
-fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(|| {
-        let mut metrics = Metrics {
-            registry: Registry::default(),
-            requests: Family::default(),
-            request_duration: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
-            job_runs: Family::default(),
-            job_duration: Family::new_with_constructor(|| Histogram::new(JOB_BUCKETS)),
-            outbox_unsent: Gauge::default(),
-            outbox_oldest_age: Gauge::default(),
-            pool_connections: Gauge::default(),
-            pool_idle: Gauge::default(),
-            pool_in_use: Gauge::default(),
-        };
-        let registry = &mut metrics.registry;
-        // Counters are registered without their `_total`, which the encoder appends.
-        registry.register(
-            "http_requests",
-            "Requests answered, by method, route pattern and status",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer a request, by method and route pattern",
-            metrics.request_duration.clone(),
-        );
-        registry.register(
-            "job_runs",
-            "Scheduled job runs on this instance, by job and outcome",
-            metrics.job_runs.clone(),
-        );
-        registry.register(
-            "job_duration_seconds",
-            "Duration of the scheduled job runs on this instance",
-            metrics.job_duration.clone(),
-        );
-        registry.register(
-            "outbox_unsent_mails",
-            "Mails in the outbox not yet sent (all instances)",
-            metrics.outbox_unsent.clone(),
-        );
-        registry.register(
-            "outbox_oldest_unsent_age_seconds",
-            "Age of the oldest unsent mail",
-            metrics.outbox_oldest_age.clone(),
-        );
-        registry.register(
-            "db_pool_connections",
-            "Connections in this instance's database pool",
-            metrics.pool_connections.clone(),
-        );
-        registry.register(
-            "db_pool_connections_idle",
-            "Idle connections in the pool",
-            metrics.pool_idle.clone(),
-        );
-        registry.register(
-            "db_pool_connections_in_use",
-            "Connections of the pool in use",
-            metrics.pool_in_use.clone(),
-        );
-        metrics
-    })
-}
 
 /// Counts and times every request by method, route pattern and status.
 pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let route = RouteLabels { method, route };
-    let metrics = metrics();
-    metrics
-        .request_duration
-        .get_or_create(&route)
-        .observe(started.elapsed().as_secs_f64());
-    let status = response.status().as_u16();
-    let response_labels = ResponseLabels {
-        method: route.method,
-        route: route.route,
-        status,
-    };
-    metrics.requests.get_or_create(&response_labels).inc();
+    metrics::record_request(
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
-}
-
-/// Records one run of a scheduled job.
-pub fn record_job_run(job: &'static str, succeeded: bool, seconds: f64) {
-    let metrics = metrics();
-    let outcome = if succeeded { "ok" } else { "failed" };
-    metrics
-        .job_runs
-        .get_or_create(&JobOutcomeLabels { job, outcome })
-        .inc();
-    metrics
-        .job_duration
-        .get_or_create(&JobLabels { job })
-        .observe(seconds);
 }
 
 /// `GET /metrics`.
 pub async fn render(State(state): State<AppState>) -> Response {
-    let metrics = metrics();
     let now = state.clock.now();
-    match crate::store::outbox::backlog(&state.db).await {
-        Ok((unsent, oldest)) => {
-            metrics.outbox_unsent.set(unsent);
-            metrics
-                .outbox_oldest_age
-                .set(oldest.map_or(0.0, |t| (now - t).max(0.0)));
+    let outbox = match crate::store::outbox::backlog(&state.db).await {
+        Ok((unsent, oldest)) => Some((unsent, oldest.map_or(0.0, |t| (now - t).max(0.0)))),
+        Err(err) => {
+            tracing::warn!(error = %err, "metrics: the outbox could not be read");
+            None
         }
-        Err(err) => tracing::warn!(error = %err, "metrics: the outbox could not be read"),
-    }
-    let (size, idle) = match &state.db {
+    };
+    let (pool_connections, pool_idle) = match &state.db {
         Db::Sqlite(pool) => (pool.size(), pool.num_idle()),
         Db::Postgres(pool) => (pool.size(), pool.num_idle()),
     };
-    metrics.pool_connections.set(i64::from(size));
-    metrics.pool_idle.set(idle as i64);
-    metrics.pool_in_use.set(i64::from(size) - idle as i64);
-    let mut text = String::new();
-    if let Err(err) = prometheus_text::encode(&mut text, &metrics.registry) {
-        tracing::error!(error = %err, "metrics: could not be encoded");
-    }
-    (
-        [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
-        text,
-    )
-        .into_response()
+    let text = metrics::render(&Snapshot {
+        outbox,
+        pool_connections,
+        pool_idle,
+    });
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }

@@ -203,11 +203,7 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
             }
         }
     };
-    crate::http::metrics::record_job_run(
-        job.name(),
-        outcome.is_ok(),
-        started.elapsed().as_secs_f64(),
-    );
+    crate::metrics::record_job_run(job.name(), outcome.is_ok(), started.elapsed().as_secs_f64());
     match outcome {
         Ok(affected) => {
             tracing::info!(

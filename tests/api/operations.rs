@@ -9,6 +9,8 @@ async fn metrics_count_requests_per_route_and_show_the_outbox(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let user = app.user("metered_user", json!({})).await;
     app.get("/users/12345", Some(&user.token)).await;
+    let job = mentorship::jobs::Job::OptimizeSearchIndex;
+    assert!(mentorship::jobs::run_tick(app.state(), job, app.clock.now()).await);
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
@@ -22,6 +24,17 @@ async fn metrics_count_requests_per_route_and_show_the_outbox(kind: DbKind) {
         text.contains("http_request_duration_seconds_bucket"),
         "{text}"
     );
+    // Metrics belong to the process, which the tests share: counts only grow.
+    for series in [
+        r#"job_runs_total{job="optimize-search-index",outcome="ok"} "#,
+        r#"job_duration_seconds_count{job="optimize-search-index"} "#,
+    ] {
+        let count = text
+            .lines()
+            .find_map(|line| line.strip_prefix(series))
+            .and_then(|n| n.parse::<u64>().ok());
+        assert!(count >= Some(1), "{series}\n{text}");
+    }
     assert!(text.contains("outbox_unsent_mails"), "{text}");
     assert!(text.contains("db_pool_connections_in_use"), "{text}");
     app.stop().await;
