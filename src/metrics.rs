@@ -14,7 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// The `Content-Type` of what [`render`] returns.
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -73,67 +73,73 @@ struct Metrics {
 fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(|| {
-        let mut metrics = Metrics {
-            registry: Registry::default(),
-            requests: Family::default(),
-            request_duration: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
-            job_runs: Family::default(),
-            job_duration: Family::new_with_constructor(|| Histogram::new(JOB_BUCKETS)),
-            outbox_unsent: Gauge::default(),
-            outbox_oldest_age: Gauge::default(),
-            pool_connections: Gauge::default(),
-            pool_idle: Gauge::default(),
-            pool_in_use: Gauge::default(),
-        };
-        let registry = &mut metrics.registry;
+        let mut registry = Registry::default();
         // Counters are registered without their `_total`, which the encoder appends.
-        registry.register(
-            "http_requests",
-            "Requests answered, by method, route pattern and status",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer a request, by method and route pattern",
-            metrics.request_duration.clone(),
-        );
-        registry.register(
-            "job_runs",
-            "Scheduled job runs on this instance, by job and outcome",
-            metrics.job_runs.clone(),
-        );
-        registry.register(
-            "job_duration_seconds",
-            "Duration of the scheduled job runs on this instance",
-            metrics.job_duration.clone(),
-        );
-        registry.register(
-            "outbox_unsent_mails",
-            "Mails in the outbox not yet sent (all instances)",
-            metrics.outbox_unsent.clone(),
-        );
-        registry.register(
-            "outbox_oldest_unsent_age_seconds",
-            "Age of the oldest unsent mail",
-            metrics.outbox_oldest_age.clone(),
-        );
-        registry.register(
-            "db_pool_connections",
-            "Connections in this instance's database pool",
-            metrics.pool_connections.clone(),
-        );
-        registry.register(
-            "db_pool_connections_idle",
-            "Idle connections in the pool",
-            metrics.pool_idle.clone(),
-        );
-        registry.register(
-            "db_pool_connections_in_use",
-            "Connections of the pool in use",
-            metrics.pool_in_use.clone(),
-        );
-        metrics
+        Metrics {
+            requests: add(
+                &mut registry,
+                "http_requests",
+                "Requests answered, by method, route pattern and status",
+                Family::default(),
+            ),
+            request_duration: add(
+                &mut registry,
+                "http_request_duration_seconds",
+                "Time to answer a request, by method and route pattern",
+                Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
+            ),
+            job_runs: add(
+                &mut registry,
+                "job_runs",
+                "Scheduled job runs on this instance, by job and outcome",
+                Family::default(),
+            ),
+            job_duration: add(
+                &mut registry,
+                "job_duration_seconds",
+                "Duration of the scheduled job runs on this instance",
+                Family::new_with_constructor(|| Histogram::new(JOB_BUCKETS)),
+            ),
+            outbox_unsent: add(
+                &mut registry,
+                "outbox_unsent_mails",
+                "Mails in the outbox not yet sent (all instances)",
+                Gauge::default(),
+            ),
+            outbox_oldest_age: add(
+                &mut registry,
+                "outbox_oldest_unsent_age_seconds",
+                "Age of the oldest unsent mail",
+                Gauge::default(),
+            ),
+            pool_connections: add(
+                &mut registry,
+                "db_pool_connections",
+                "Connections in this instance's database pool",
+                Gauge::default(),
+            ),
+            pool_idle: add(
+                &mut registry,
+                "db_pool_connections_idle",
+                "Idle connections in the pool",
+                Gauge::default(),
+            ),
+            pool_in_use: add(
+                &mut registry,
+                "db_pool_connections_in_use",
+                "Connections of the pool in use",
+                Gauge::default(),
+            ),
+            registry,
+        }
     })
+}
+
+/// Registers `metric` under `name` and hands it back (the registry keeps a handle on the same
+/// values).
+fn add<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 /// Records one answered request.
