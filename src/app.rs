@@ -1,63 +1,23 @@
-//! Builds the application: shared state, router, background workers, graceful shutdown.
+//! The composition root: builds the shared state, the router and the background workers
+//! (outbox delivery, scheduler), starts them and stops them. Nothing in the library imports
+//! this module; the binary (`main.rs`) and the tests start the application through it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::domain::clock::Clock;
-use crate::mail::worker::{Transport, Worker};
-use crate::security::Keys;
-use crate::security::password::PasswordHasher;
-use crate::store::{Db, Tx};
+use crate::jobs::Job;
+use crate::mail::transport::Transport;
+use crate::outbox::worker::Worker;
+use crate::state::AppState;
+use crate::store::{self, Db};
 
-/// Everything a request or a job needs, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub clock: Clock,
-    pub keys: Arc<Keys>,
-    pub hasher: PasswordHasher,
-    /// Wakes the mail worker once a transaction that queued mail has committed.
-    pub mail_wake: Arc<Notify>,
-    /// True once shutdown has begun: readiness answers 503 so the load balancer drains us.
-    pub draining: Arc<AtomicBool>,
-}
-
-impl AppState {
-    pub fn new(db: Db, config: Config, clock: Clock) -> AppState {
-        let hashing_threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        AppState {
-            keys: Arc::new(Keys::derive(&config.secret_key)),
-            db,
-            config: Arc::new(config),
-            clock,
-            hasher: PasswordHasher::new(hashing_threads),
-            mail_wake: Arc::new(Notify::new()),
-            draining: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
-    /// Commits a transaction that queued mail and wakes the delivery worker.
-    pub async fn commit_with_mail(&self, tx: Tx) -> Result<(), sqlx::Error> {
-        tx.commit().await?;
-        self.mail_wake.notify_one();
-        Ok(())
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-}
-
-/// A running server: its address, and the handle that stops it.
+/// A running server: its address, its state, and the handle that stops it.
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
@@ -66,23 +26,9 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Begins a graceful shutdown and waits for in-flight requests and mail to finish.
+    /// Begins a graceful shutdown and waits for in-flight requests and deliveries to finish.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        self.handle.await.context("the server task panicked")?
-    }
-
-    /// A receiver that turns true when shutdown begins.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
-    }
-
-    /// Sends the shutdown signal without waiting.
-    pub fn trigger_shutdown(&self) {
-        let _ = self.shutdown.send(true);
-    }
-
-    pub async fn wait(self) -> anyhow::Result<()> {
         self.handle.await.context("the server task panicked")?
     }
 }
@@ -103,25 +49,30 @@ impl Default for ServeOptions {
     }
 }
 
+/// The outbox worker of `state`, delivering mail through the configured transport.
+fn outbox_worker(state: &AppState) -> anyhow::Result<Worker> {
+    let mail =
+        Transport::from_config(&state.config.mail_transport, state.config.mail_from.clone())?;
+    Ok(Worker {
+        db: state.db.clone(),
+        mail,
+        clock: state.clock.clone(),
+        wake: state.outbox_wake.clone(),
+    })
+}
+
 /// Migrates, binds `config.bind_addr` (port 0 picks a free port) and serves until stopped.
 pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<RunningServer> {
     let db = Db::connect(&config.database_url, config.database_max_connections).await?;
     db.migrate().await?;
-    let transport = Transport::from_config(&config.mail_transport)?;
     let listener = TcpListener::bind(config.bind_addr)
         .await
         .with_context(|| format!("BIND_ADDR: cannot listen on {}", config.bind_addr))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(db, config, options.clock);
+    let worker = outbox_worker(&state)?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-    let worker = Worker {
-        db: state.db.clone(),
-        transport,
-        from: state.config.mail_from.clone(),
-        clock: state.clock.clone(),
-        wake: state.mail_wake.clone(),
-    };
     let worker_task = tokio::spawn(worker.run(shutdown_rx.clone()));
     let scheduler_task = options.run_scheduler.then(|| {
         tokio::spawn(crate::jobs::run_scheduler(
@@ -169,5 +120,61 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         state,
         shutdown: shutdown_tx,
         handle,
+    })
+}
+
+/// Connects and migrates, for a command that works without serving (`jobs run`, `admin`).
+pub async fn connect(config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url, 4).await?;
+    db.migrate().await?;
+    Ok(AppState::new(db, config, clock))
+}
+
+/// Applies the migrations and closes.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 2).await?;
+    db.migrate().await?;
+    db.close().await;
+    Ok(())
+}
+
+/// What `mentorship jobs run` did.
+pub struct JobReport {
+    pub changed: u64,
+    pub seconds: f64,
+    /// Messages still in the outbox after the command's delivery budget.
+    pub left_queued: i64,
+}
+
+/// Runs one job once, as if the clock read `clock`'s time, then delivers the mail it queued
+/// for up to half a minute: a command run alone should not leave it waiting, but a large run's
+/// remaining mail is left to the servers' workers. Delivery failures stay queued, and are
+/// reported as warnings, never as the job's failure.
+pub async fn run_job_once(config: Config, job: Job, clock: Clock) -> anyhow::Result<JobReport> {
+    const BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+    let state = connect(config, clock.clone()).await?;
+    let started = std::time::Instant::now();
+    let changed = job.run(&state, clock.now()).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let worker = outbox_worker(&state)?;
+    let deadline = std::time::Instant::now() + BUDGET;
+    while std::time::Instant::now() < deadline {
+        match worker.deliver_due().await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    "delivering the job's mail failed"
+                );
+                break;
+            }
+        }
+    }
+    let (left_queued, _) = store::outbox::backlog(&state.db, crate::outbox::MAIL).await?;
+    Ok(JobReport {
+        changed,
+        seconds,
+        left_queued,
     })
 }

@@ -1,41 +1,68 @@
-//! The one error type of the API. Every failure becomes `{"message", "code"}` JSON with the
-//! contract's status; anything unexpected is logged with its cause chain and shown as a bare 500.
+//! The error of every use case, free of HTTP: what went wrong, in the contract's words, and of
+//! which kind. `http` alone turns a kind into a status code and the error into
+//! `{"message", "code"}` (or an HTML page on the web routes); the CLI prints it.
 
 use std::borrow::Cow;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::messages::{self, Message};
 
+/// What kind of refusal an error is; `http` maps each to one status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input breaks a rule (400).
+    Invalid,
+    /// No valid credentials (401).
+    Unauthenticated,
+    /// The caller may not do this (403).
+    Forbidden,
+    /// What the request names does not exist (404).
+    NotFound,
+    /// The request clashes with the current state (409).
+    Conflict,
+    /// The body is larger than the server takes (413).
+    PayloadTooLarge,
+    /// The body is not in a format the endpoint takes (415).
+    UnsupportedMediaType,
+    /// The input is well-formed but cannot be processed (422).
+    Unprocessable,
+    /// Too many attempts; see `retry_after` (429).
+    TooManyRequests,
+    /// The server cannot serve the request now; see `retry_after` (503).
+    Unavailable,
+    /// The request took too long (503 as well, with its own message).
+    Timeout,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The request cannot be done, for a reason the client can read and act on.
     #[error("{}", .0.message)]
-    Api(ApiError),
+    Rejected(Rejection),
+    /// Anything else: logged with its cause chain, shown as a bare "Internal Server Error".
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// An error the client caused or may act on.
+/// A refusal: its kind, the contract's message and a stable code.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
+pub struct Rejection {
+    pub kind: ErrorKind,
     pub code: Cow<'static, str>,
     pub message: Cow<'static, str>,
     /// Per-field details, as the reference's payload validation gives them.
     pub errors: Option<Box<Value>>,
-    /// Seconds, sent as `Retry-After` (throttling, overload).
+    /// Seconds after which trying again may succeed (throttling, overload).
     pub retry_after: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(status: StatusCode, message: Message) -> Error {
-        Error::Api(ApiError {
-            status,
+    pub fn new(kind: ErrorKind, message: Message) -> Error {
+        Error::Rejected(Rejection {
+            kind,
             code: Cow::Borrowed(message.code),
             message: Cow::Borrowed(message.text),
             errors: None,
@@ -44,9 +71,9 @@ impl Error {
     }
 
     /// An error whose text is computed (length rules name the field and its limits).
-    pub fn with_text(status: StatusCode, code: &'static str, text: String) -> Error {
-        Error::Api(ApiError {
-            status,
+    pub fn with_text(kind: ErrorKind, code: &'static str, text: String) -> Error {
+        Error::Rejected(Rejection {
+            kind,
             code: Cow::Borrowed(code),
             message: Cow::Owned(text),
             errors: None,
@@ -54,50 +81,50 @@ impl Error {
         })
     }
 
-    pub fn bad_request(message: Message) -> Error {
-        Error::new(StatusCode::BAD_REQUEST, message)
+    pub fn invalid(message: Message) -> Error {
+        Error::new(ErrorKind::Invalid, message)
     }
-    pub fn unauthorized(message: Message) -> Error {
-        Error::new(StatusCode::UNAUTHORIZED, message)
+    pub fn unauthenticated(message: Message) -> Error {
+        Error::new(ErrorKind::Unauthenticated, message)
     }
     pub fn forbidden(message: Message) -> Error {
-        Error::new(StatusCode::FORBIDDEN, message)
+        Error::new(ErrorKind::Forbidden, message)
     }
     pub fn not_found(message: Message) -> Error {
-        Error::new(StatusCode::NOT_FOUND, message)
+        Error::new(ErrorKind::NotFound, message)
     }
     pub fn conflict(message: Message) -> Error {
-        Error::new(StatusCode::CONFLICT, message)
+        Error::new(ErrorKind::Conflict, message)
     }
 
     /// The reference's payload-validation failure: 400 with an `errors` object per field.
     pub fn payload_validation(errors: Value) -> Error {
-        let mut error = Error::bad_request(messages::INPUT_PAYLOAD_VALIDATION_FAILED);
-        if let Error::Api(api) = &mut error {
-            api.errors = Some(Box::new(errors));
+        let mut error = Error::invalid(messages::INPUT_PAYLOAD_VALIDATION_FAILED);
+        if let Error::Rejected(rejection) = &mut error {
+            rejection.errors = Some(Box::new(errors));
         }
         error
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Error {
-        if let Error::Api(api) = &mut self {
-            api.retry_after = Some(seconds);
+        if let Error::Rejected(rejection) = &mut self {
+            rejection.retry_after = Some(seconds);
         }
         self
     }
 
-    /// The status this error answers with.
-    pub fn status(&self) -> StatusCode {
+    /// The kind of a refusal; `None` for an unexpected error.
+    pub fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Error::Api(api) => api.status,
-            Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Rejected(rejection) => Some(rejection.kind),
+            Error::Unexpected(_) => None,
         }
     }
 
-    /// The stable code of an API error.
+    /// The stable code of a refusal.
     pub fn code(&self) -> Option<&str> {
         match self {
-            Error::Api(api) => Some(&api.code),
+            Error::Rejected(rejection) => Some(&rejection.code),
             Error::Unexpected(_) => None,
         }
     }
@@ -107,67 +134,4 @@ impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Error {
         Error::Unexpected(anyhow::Error::new(err).context("database error"))
     }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    message: &'a str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a Value>,
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        match self {
-            Error::Api(api) => {
-                let body = ErrorBody {
-                    message: &api.message,
-                    code: &api.code,
-                    errors: api.errors.as_deref(),
-                };
-                let mut response = (api.status, axum::Json(body)).into_response();
-                if let Some(seconds) = api.retry_after {
-                    response
-                        .headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-                }
-                response
-            }
-            Error::Unexpected(err) => {
-                tracing::error!(error = format!("{err:#}"), "unexpected error");
-                Error::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    messages::INTERNAL_SERVER_ERROR,
-                )
-                .into_response()
-            }
-        }
-    }
-}
-
-/// The body of every successful write: `{"message": "..."}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct MessageBody {
-    pub message: &'static str,
-}
-
-impl From<Message> for MessageBody {
-    fn from(message: Message) -> MessageBody {
-        MessageBody {
-            message: message.text,
-        }
-    }
-}
-
-/// The body of every error: the reference's `message` plus a stable `code`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorResponse {
-    /// Human-readable text, identical to the reference server's.
-    pub message: String,
-    /// Stable machine-readable name of the error.
-    pub code: String,
-    /// Per-field details of a payload validation failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<std::collections::BTreeMap<String, String>>,
 }

@@ -1,8 +1,10 @@
 //! A mentorship program server, wire-compatible with the AnitaB.org Mentorship System API.
 //!
-//! Layers: `http` (parse, authenticate, render) -> `services` (workflows, rules, transactions)
-//! -> `domain` (pure rules) and `store` (SQL for SQLite and PostgreSQL). Mail goes through the
-//! outbox in `mail`; scheduled work lives in `jobs`.
+//! Layers, each knowing only those below it: `http` (parse, authenticate, render) ->
+//! `services` (one function per use case, one unit of work each) -> `domain` (pure rules,
+//! commands and views) and `store` (SQL for SQLite and PostgreSQL). Messages a change must send
+//! leave through the `outbox`; scheduled work lives in `jobs`. `app` assembles it all and is
+//! imported by nothing. docs/ARCHITECTURE.md is the guided tour.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -13,6 +15,8 @@ pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod outbox;
 pub mod security;
 pub mod services;
+pub mod state;
 pub mod store;

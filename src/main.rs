@@ -4,11 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use mentorship::app::{self, AppState, ServeOptions};
+use mentorship::app::{self, ServeOptions};
 use mentorship::config::{Config, LogFormat};
 use mentorship::domain::clock::{Clock, parse_rfc3339};
 use mentorship::jobs::Job;
-use mentorship::store::Db;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +42,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum JobsCommand {
-    /// Run one job once: complete-relations or delete-unverified-users.
+    /// Run one job once: complete-relations, delete-unverified-users or optimize-search-index.
     Run {
         name: String,
         /// Run as if the clock read this RFC 3339 time (default: now).
@@ -83,7 +82,7 @@ async fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
-        let spec = mentorship::http::docs::openapi_document();
+        let spec = mentorship::http::openapi_document();
         println!("{}", spec.to_pretty_json().expect("the spec serializes"));
         return ExitCode::SUCCESS;
     }
@@ -123,8 +122,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = Db::connect(&config.database_url, 2).await?;
-            db.migrate().await?;
+            app::migrate(&config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -144,61 +142,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         .with_context(|| format!("--now {text:?} is not an RFC 3339 time"))?,
                 ),
             };
-            let state = connect(config, clock.clone()).await?;
-            let started = std::time::Instant::now();
-            let changed = job.run(&state, clock.now()).await?;
-            let seconds = started.elapsed().as_secs_f64();
-            println!("{}: {changed} rows changed in {seconds:.1} s", job.name());
-            deliver_queued_mail(&state).await;
+            let report = app::run_job_once(config, job, clock).await?;
+            println!(
+                "{}: {} rows changed in {:.1} s",
+                job.name(),
+                report.changed,
+                report.seconds
+            );
+            if report.left_queued > 0 {
+                println!(
+                    "{} mails still queued: a running server delivers them",
+                    report.left_queued
+                );
+            }
             Ok(())
         }
         Command::Admin {
             command: AdminCommand::Grant { who },
         } => {
-            let state = connect(config, Clock::system()).await?;
+            let state = app::connect(config, Clock::system()).await?;
             let user = mentorship::services::admin::grant_by_operator(&state, &who).await?;
             println!("{} ({}) is now an admin", user.username, user.email);
             Ok(())
         }
         Command::Openapi => Ok(()),
-    }
-}
-
-async fn connect(config: Config, clock: Clock) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url, 4).await?;
-    db.migrate().await?;
-    Ok(AppState::new(db, config, clock))
-}
-
-/// A one-off job queues mail like any request; a running server would deliver it, but a
-/// command run alone should not leave it waiting, so it delivers for up to half a minute
-/// (failures stay queued). A large run's remaining mail is left to the servers' workers: the
-/// command says how much.
-async fn deliver_queued_mail(state: &AppState) {
-    const BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
-    let Ok(transport) =
-        mentorship::mail::worker::Transport::from_config(&state.config.mail_transport)
-    else {
-        return;
-    };
-    let worker = mentorship::mail::worker::Worker {
-        db: state.db.clone(),
-        transport,
-        from: state.config.mail_from.clone(),
-        clock: state.clock.clone(),
-        wake: state.mail_wake.clone(),
-    };
-    let deadline = std::time::Instant::now() + BUDGET;
-    while std::time::Instant::now() < deadline {
-        match worker.deliver_due().await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-    if let Ok((unsent, _)) = mentorship::store::outbox::backlog(&state.db).await
-        && unsent > 0
-    {
-        println!("{unsent} mails still queued: a running server delivers them");
     }
 }
 

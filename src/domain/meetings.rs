@@ -1,14 +1,19 @@
-//! Meeting rules: the times a meeting may have, its states, and its iCalendar form.
+//! Meetings and substitute mentors: the times a meeting may have, its states, the commands
+//! that propose and change meetings, what the API shows of them, and their iCalendar form.
+
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::domain::clock::Timestamp;
+use crate::domain::json::{self, FromJson, field_not_valid, number_or_nan};
 use crate::domain::messages::{self, Message};
+use crate::domain::rules::{self, TextRule};
+use crate::error::{Error, Result};
 
 /// A meeting lasts at most this long.
 pub const MAX_DURATION_SECS: f64 = 8.0 * 3_600.0;
 /// Invitation links expire this long after the invitation (or when the meeting starts).
 pub const INVITATION_VALID_SECS: f64 = 7.0 * 86_400.0;
-pub const PLACE_MAX: usize = 300;
-pub const NOTES_MAX: usize = 1_000;
 
 /// Checks a proposed start and end against `now`.
 pub fn check_times(start: f64, end: f64, now: Timestamp) -> Result<(), Message> {
@@ -39,15 +44,12 @@ pub enum MeetingState {
 }
 
 impl MeetingState {
-    pub fn parse(text: &str) -> Option<MeetingState> {
-        Some(match text {
-            "proposed" => MeetingState::Proposed,
-            "confirmed" => MeetingState::Confirmed,
-            "declined" => MeetingState::Declined,
-            "cancelled" => MeetingState::Cancelled,
-            _ => return None,
-        })
-    }
+    pub const ALL: [MeetingState; 4] = [
+        MeetingState::Proposed,
+        MeetingState::Confirmed,
+        MeetingState::Declined,
+        MeetingState::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,14 +59,48 @@ impl MeetingState {
             MeetingState::Cancelled => "cancelled",
         }
     }
+
+    pub fn parse(text: &str) -> Option<MeetingState> {
+        MeetingState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The state the API shows: `completed` once a confirmed meeting has ended.
+    pub fn shown(self, end_date: Timestamp, now: Timestamp) -> &'static str {
+        if self == MeetingState::Confirmed && end_date <= now {
+            "completed"
+        } else {
+            self.as_str()
+        }
+    }
 }
 
-/// The state the API shows: `completed` once a confirmed meeting has ended.
-pub fn shown_state(stored: &str, end_date: f64, now: Timestamp) -> &str {
-    if stored == "confirmed" && end_date <= now {
-        "completed"
-    } else {
-        stored
+/// Where a meeting's substitute invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubstituteStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl SubstituteStatus {
+    pub const ALL: [SubstituteStatus; 3] = [
+        SubstituteStatus::Pending,
+        SubstituteStatus::Accepted,
+        SubstituteStatus::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubstituteStatus::Pending => "pending",
+            SubstituteStatus::Accepted => "accepted",
+            SubstituteStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SubstituteStatus> {
+        SubstituteStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
     }
 }
 
@@ -84,21 +120,21 @@ pub fn transition(
     action: MeetingAction,
     is_proposer: bool,
     started: bool,
-) -> Result<MeetingState, (u16, Message)> {
+) -> Result<MeetingState> {
     use MeetingState::*;
     match action {
         MeetingAction::Edit | MeetingAction::Accept | MeetingAction::Decline => {
             if action == MeetingAction::Edit && !is_proposer {
-                return Err((403, messages::ONLY_PROPOSER_CAN_EDIT_MEETING));
+                return Err(Error::forbidden(messages::ONLY_PROPOSER_CAN_EDIT_MEETING));
             }
             if action != MeetingAction::Edit && is_proposer {
-                return Err((403, messages::CANT_ANSWER_OWN_MEETING));
+                return Err(Error::forbidden(messages::CANT_ANSWER_OWN_MEETING));
             }
             if state != Proposed {
-                return Err((409, messages::MEETING_NOT_PROPOSED));
+                return Err(Error::conflict(messages::MEETING_NOT_PROPOSED));
             }
             if started {
-                return Err((409, messages::MEETING_ALREADY_STARTED));
+                return Err(Error::conflict(messages::MEETING_ALREADY_STARTED));
             }
             Ok(match action {
                 MeetingAction::Accept => Confirmed,
@@ -108,14 +144,225 @@ pub fn transition(
         }
         MeetingAction::Cancel => {
             if !matches!(state, Proposed | Confirmed) {
-                return Err((409, messages::MEETING_NOT_CANCELLABLE));
+                return Err(Error::conflict(messages::MEETING_NOT_CANCELLABLE));
             }
             if started {
-                return Err((409, messages::MEETING_ALREADY_STARTED));
+                return Err(Error::conflict(messages::MEETING_ALREADY_STARTED));
             }
             Ok(Cancelled)
         }
     }
+}
+
+/// A meeting's proposed details: start and end (UNIX seconds, in the future, at most 8 hours
+/// apart), and an optional place and notes.
+#[derive(Debug, Clone, utoipa::ToSchema)]
+pub struct MeetingDetails {
+    /// NaN when something other than a number was sent ([`MeetingDetails::check_times`]).
+    pub start_date: f64,
+    pub end_date: f64,
+    /// A room, an address or a URL.
+    #[schema(schema_with = rules::schema::meeting_place)]
+    pub place: Option<String>,
+    #[schema(schema_with = rules::schema::meeting_notes)]
+    pub notes: Option<String>,
+}
+
+impl FromJson for MeetingDetails {
+    fn from_json(body: Option<&Value>) -> Result<MeetingDetails> {
+        let object = json::object(body);
+        let time = |key: &str, missing: Message| -> Result<f64> {
+            match object.get(key) {
+                None | Some(Value::Null) => Err(Error::invalid(missing)),
+                Some(value) => Ok(number_or_nan(value)),
+            }
+        };
+        let start_date = time("start_date", messages::START_DATE_FIELD_IS_MISSING)?;
+        let end_date = time("end_date", messages::END_DATE_FIELD_IS_MISSING)?;
+        let text = |rule: TextRule| -> Result<Option<String>> {
+            match object.get(rule.field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => {
+                    rule.check_length(s)?;
+                    Ok(Some(s.clone()))
+                }
+                Some(_) => Err(field_not_valid(rule.field)),
+            }
+        };
+        Ok(MeetingDetails {
+            start_date,
+            end_date,
+            place: text(rules::MEETING_PLACE)?,
+            notes: text(rules::MEETING_NOTES)?,
+        })
+    }
+}
+
+impl MeetingDetails {
+    pub fn check_times(&self, now: Timestamp) -> Result<()> {
+        check_times(self.start_date, self.end_date, now).map_err(Error::invalid)
+    }
+}
+
+/// `POST /meeting/<id>/substitute`: whom the titular mentor invites.
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+pub struct SubstituteInvitation {
+    /// A verified member available to mentor, neither the mentor nor the mentee.
+    pub user_id: i64,
+}
+
+impl FromJson for SubstituteInvitation {
+    fn from_json(body: Option<&Value>) -> Result<SubstituteInvitation> {
+        match body.and_then(|b| b.get("user_id")) {
+            None | Some(Value::Null) => Err(Error::invalid(messages::USER_ID_FIELD_IS_MISSING)),
+            Some(value) => value
+                .as_i64()
+                .map(|user_id| SubstituteInvitation { user_id })
+                .ok_or_else(|| field_not_valid("user_id")),
+        }
+    }
+}
+
+/// A meeting state as the admins' list filters it: a stored state, or `completed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListedState {
+    Proposed,
+    /// Confirmed and not over.
+    Confirmed,
+    Declined,
+    Cancelled,
+    /// Confirmed and over.
+    Completed,
+}
+
+/// `GET /admin/meetings`: filters and page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeetingFilter {
+    pub state: Option<ListedState>,
+    pub substitute_status: Option<SubstituteStatus>,
+    pub page: crate::domain::Page,
+}
+
+impl MeetingFilter {
+    pub fn from_query(query: &std::collections::HashMap<String, String>) -> Result<MeetingFilter> {
+        let value = |key: &str| {
+            query
+                .get(key)
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = || Error::invalid(messages::INVALID_MEETING_FILTER);
+        let state = match value("state").as_deref() {
+            None => None,
+            Some("proposed") => Some(ListedState::Proposed),
+            Some("confirmed") => Some(ListedState::Confirmed),
+            Some("declined") => Some(ListedState::Declined),
+            Some("cancelled") => Some(ListedState::Cancelled),
+            Some("completed") => Some(ListedState::Completed),
+            Some(_) => return Err(invalid()),
+        };
+        let substitute_status = match value("substitute_status") {
+            None => None,
+            Some(text) => Some(SubstituteStatus::parse(&text).ok_or_else(invalid)?),
+        };
+        Ok(MeetingFilter {
+            state,
+            substitute_status,
+            page: crate::domain::Page::from_query(query),
+        })
+    }
+}
+
+impl utoipa::IntoParams for MeetingFilter {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::domain::query_param;
+        use utoipa::openapi::schema::Type;
+        let mut params = vec![
+            query_param(
+                "state",
+                Type::String,
+                "proposed, confirmed, declined, cancelled or completed.",
+            ),
+            query_param(
+                "substitute_status",
+                Type::String,
+                "pending, accepted or rejected.",
+            ),
+        ];
+        params.extend(<crate::domain::Page as utoipa::IntoParams>::into_params(
+            || None,
+        ));
+        params
+    }
+}
+
+/// Someone named on a meeting.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Person {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+}
+
+/// A meeting of a relation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Meeting {
+    pub id: i64,
+    pub relation_id: i64,
+    pub proposer_id: i64,
+    /// UNIX seconds.
+    pub start_date: Timestamp,
+    pub end_date: Timestamp,
+    pub place: Option<String>,
+    pub notes: Option<String>,
+    /// proposed, confirmed, declined, cancelled or completed (a confirmed meeting that has ended).
+    pub state: &'static str,
+    /// The titular mentor: the relation's mentor.
+    pub mentor: Person,
+    pub mentee: Person,
+    /// The invited or accepted substitute mentor.
+    pub substitute: Option<Person>,
+    /// pending, accepted or rejected.
+    pub substitute_status: Option<&'static str>,
+    pub substitute_invited_at: Option<Timestamp>,
+    pub substitute_responded_at: Option<Timestamp>,
+}
+
+/// A meeting after a change, with the `message` every write answers with.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MeetingChanged {
+    pub message: &'static str,
+    #[serde(flatten)]
+    pub meeting: Meeting,
+}
+
+/// What the page of a live invitation link shows: the meeting, who invites whom, and the
+/// decision the link carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvitationSummary {
+    pub mentor: Option<String>,
+    pub mentee: Option<String>,
+    pub invitee: Option<String>,
+    pub when: String,
+    pub place: Option<String>,
+    /// `accept` or `reject`.
+    pub decision: &'static str,
+}
+
+/// How a meeting's time reads in an e-mail: `Tue 1 Dec 2026, 10:00-11:00 UTC`.
+pub fn when(start: Timestamp, end: Timestamp) -> String {
+    let format = |at: f64, pattern: &str| {
+        chrono::DateTime::from_timestamp(at as i64, 0)
+            .map(|t| t.format(pattern).to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "{}-{} UTC",
+        format(start, "%a %-d %b %Y, %H:%M"),
+        format(end, "%H:%M")
+    )
 }
 
 /// An iCalendar event for a meeting, for calendar apps to add, update or remove it.
@@ -226,13 +473,22 @@ mod tests {
     fn only_the_other_party_answers_and_only_the_proposer_edits() {
         use MeetingAction::*;
         use MeetingState::*;
-        assert_eq!(transition(Proposed, Accept, false, false), Ok(Confirmed));
-        assert_eq!(transition(Proposed, Decline, false, false), Ok(Declined));
+        assert_eq!(
+            transition(Proposed, Accept, false, false).unwrap(),
+            Confirmed
+        );
+        assert_eq!(
+            transition(Proposed, Decline, false, false).unwrap(),
+            Declined
+        );
         assert!(transition(Proposed, Accept, true, false).is_err());
         assert!(transition(Proposed, Edit, false, false).is_err());
-        assert_eq!(transition(Proposed, Edit, true, false), Ok(Proposed));
+        assert_eq!(transition(Proposed, Edit, true, false).unwrap(), Proposed);
         assert!(transition(Confirmed, Edit, true, false).is_err());
-        assert_eq!(transition(Confirmed, Cancel, true, false), Ok(Cancelled));
+        assert_eq!(
+            transition(Confirmed, Cancel, true, false).unwrap(),
+            Cancelled
+        );
         assert!(
             transition(Confirmed, Cancel, false, true).is_err(),
             "started"

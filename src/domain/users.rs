@@ -1,82 +1,16 @@
-//! The rules for user input, exactly as the reference applies them (anchor-api.md §4, §5.1).
-//! Lengths are counted after removing all whitespace, as the reference does.
+//! Members: the profile a member edits, the directory's query, and what members see of each
+//! other. The rules are the reference's (its lengths are counted without whitespace).
 
+use std::collections::HashMap;
+
+use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::clock::Timestamp;
+use crate::domain::json::{FromJson, field_not_valid};
 use crate::domain::messages::{self, Message};
+use crate::domain::rules::{self, TextRule};
 use crate::error::{Error, Result};
-
-pub const NAME_LENGTH: (usize, usize) = (2, 30);
-pub const USERNAME_LENGTH: (usize, usize) = (5, 25);
-pub const PASSWORD_LENGTH: (usize, usize) = (8, 64);
-
-/// Optional profile text fields and their maximum (whitespace-stripped) lengths.
-pub const PROFILE_TEXT_FIELDS: [(&str, usize); 10] = [
-    ("bio", 450),
-    ("location", 60),
-    ("occupation", 60),
-    ("organization", 60),
-    ("slack_username", 60),
-    ("social_media_links", 400),
-    ("skills", 450),
-    ("interests", 150),
-    // The reference leaves these two unchecked; its columns hold 200 characters.
-    ("resume_url", 200),
-    ("photo_url", 200),
-];
-
-/// The length the reference measures: characters left after removing all whitespace.
-pub fn stripped_len(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
-}
-
-/// `The {field} field has to be longer than {min-1} characters and shorter than {max+1} characters.`
-pub fn check_length(field: &str, text: &str, (min, max): (usize, usize)) -> Result<()> {
-    let len = stripped_len(text);
-    if len < min || len > max {
-        return Err(Error::with_text(
-            axum::http::StatusCode::BAD_REQUEST,
-            "INVALID_LENGTH",
-            format!(
-                "The {field} field has to be longer than {} characters and shorter than {} characters.",
-                min - 1,
-                max + 1
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `The {field} field has to be shorter than {max+1} characters.`
-pub fn check_max_length(field: &str, text: &str, max: usize) -> Result<()> {
-    if stripped_len(text) > max {
-        return Err(Error::with_text(
-            axum::http::StatusCode::BAD_REQUEST,
-            "INVALID_LENGTH",
-            format!(
-                "The {field} field has to be shorter than {} characters.",
-                max + 1
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Letters, whitespace and `-`.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphabetic() || c.is_whitespace() || c == '-')
-}
-
-/// Letters, digits and `_`.
-pub fn is_valid_username(username: &str) -> bool {
-    !username.is_empty()
-        && username
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
 
 /// `^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`, the reference's e-mail rule.
 pub fn is_valid_email(email: &str) -> bool {
@@ -94,136 +28,98 @@ pub fn is_valid_email(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// A password the reference would accept: no space character, 8-64 characters.
-pub fn check_password(field: &str, password: &str) -> Result<()> {
-    if password.contains(' ') {
-        return Err(Error::bad_request(messages::USER_INPUTS_SPACE_IN_PASSWORD));
-    }
-    check_length(field, password, PASSWORD_LENGTH)
-}
-
-/// A validated registration.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub name: String,
-    pub username: String,
-    pub email: String,
-    pub password: String,
-    pub need_mentoring: bool,
-    pub available_to_mentor: bool,
-}
-
-/// Validates `POST /register` in the reference's order: payload schema, then each rule.
-pub fn parse_registration(body: Option<&Value>) -> Result<NewUser> {
-    let empty = Map::new();
-    let object = match body {
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(Error::bad_request(messages::MALFORMED_REQUEST)),
-        None => &empty,
-    };
-    let mut schema = SchemaCheck::new(object);
-    schema.required("name", JsonType::String);
-    schema.required("username", JsonType::String);
-    schema.required("password", JsonType::String);
-    schema.required("email", JsonType::String);
-    schema.required("terms_and_conditions_checked", JsonType::Boolean);
-    schema.optional("need_mentoring", JsonType::Boolean);
-    schema.optional("available_to_mentor", JsonType::Boolean);
-    schema.finish()?;
-
-    let text = |key: &str| object[key].as_str().unwrap_or_default().to_owned();
-    let flag = |key: &str| object.get(key).and_then(Value::as_bool).unwrap_or(false);
-    let user = NewUser {
-        name: text("name"),
-        username: text("username"),
-        email: text("email"),
-        password: text("password"),
-        need_mentoring: flag("need_mentoring"),
-        available_to_mentor: flag("available_to_mentor"),
-    };
-    if user.password.contains(' ') {
-        return Err(Error::bad_request(messages::USER_INPUTS_SPACE_IN_PASSWORD));
-    }
-    check_length("name", &user.name, NAME_LENGTH)?;
-    check_length("username", &user.username, USERNAME_LENGTH)?;
-    check_length("password", &user.password, PASSWORD_LENGTH)?;
-    if !flag("terms_and_conditions_checked") {
-        return Err(Error::bad_request(
-            messages::TERMS_AND_CONDITIONS_ARE_NOT_CHECKED,
-        ));
-    }
-    if !is_valid_name(&user.name) {
-        return Err(Error::bad_request(messages::NAME_INPUT_BY_USER_IS_INVALID));
-    }
-    if !is_valid_email(&user.email) {
-        return Err(Error::bad_request(messages::EMAIL_INPUT_BY_USER_IS_INVALID));
-    }
-    if !is_valid_username(&user.username) {
-        return Err(Error::bad_request(
-            messages::USERNAME_INPUT_BY_USER_IS_INVALID,
-        ));
-    }
-    Ok(user)
-}
-
-/// A validated profile change: `None` leaves a field as it is, `Some(None)` clears it.
-#[derive(Debug, Default, Clone)]
+/// `PUT /user`: fields to change. `None` leaves a field as it is; for the optional texts,
+/// `Some(None)` clears it (an empty string or `null` was sent).
+#[derive(Debug, Default, Clone, utoipa::ToSchema)]
 pub struct ProfileUpdate {
+    #[schema(schema_with = rules::schema::name)]
     pub name: Option<String>,
+    #[schema(schema_with = rules::schema::username)]
     pub username: Option<String>,
-    pub texts: Vec<(&'static str, Option<String>)>,
+    #[schema(schema_with = rules::schema::bio)]
+    pub bio: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::location)]
+    pub location: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::occupation)]
+    pub occupation: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::organization)]
+    pub organization: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::slack_username)]
+    pub slack_username: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::social_media_links)]
+    pub social_media_links: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::skills)]
+    pub skills: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::interests)]
+    pub interests: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::resume_url)]
+    pub resume_url: Option<Option<String>>,
+    #[schema(schema_with = rules::schema::photo_url)]
+    pub photo_url: Option<Option<String>>,
     pub need_mentoring: Option<bool>,
     pub available_to_mentor: Option<bool>,
 }
 
-/// Validates `PUT /user` in the reference's order. Wrong types, which the reference answers
-/// with a 500, are a 400 `Field <name> is not valid.` here.
-pub fn parse_profile_update(body: Option<&Value>) -> Result<ProfileUpdate> {
-    let object = match body {
-        Some(Value::Object(map)) if !map.is_empty() => map,
-        _ => {
-            return Err(Error::bad_request(
-                messages::NO_DATA_FOR_UPDATING_PROFILE_WAS_SENT,
-            ));
-        }
-    };
-    let mut update = ProfileUpdate::default();
+impl FromJson for ProfileUpdate {
+    const NON_JSON_IS_NO_BODY: bool = true;
 
-    if let Some(username) = optional_text(object, "username")?.flatten() {
-        check_length("username", &username, USERNAME_LENGTH)?;
-        if !is_valid_username(&username) {
-            return Err(Error::bad_request(
-                messages::NEW_USERNAME_INPUT_BY_USER_IS_INVALID,
-            ));
-        }
-        update.username = Some(username);
-    }
-    if let Some(name) = optional_text(object, "name")?.flatten() {
-        check_length("name", &name, NAME_LENGTH)?;
-        if !is_valid_name(&name) {
-            return Err(Error::bad_request(messages::NAME_INPUT_BY_USER_IS_INVALID));
-        }
-        update.name = Some(name);
-    }
-    for (field, max) in PROFILE_TEXT_FIELDS {
-        if let Some(value) = optional_text(object, field)? {
-            if let Some(text) = &value {
-                check_max_length(field, text, max)?;
+    /// In the reference's order. Wrong types, which the reference answers with a 500, are a
+    /// 400 `Field <name> is not valid.` here.
+    fn from_json(body: Option<&Value>) -> Result<ProfileUpdate> {
+        let object = match body {
+            Some(Value::Object(map)) if !map.is_empty() => map,
+            _ => {
+                return Err(Error::invalid(
+                    messages::NO_DATA_FOR_UPDATING_PROFILE_WAS_SENT,
+                ));
             }
-            update.texts.push((field, value));
+        };
+        let mut update = ProfileUpdate::default();
+        if let Some(username) = optional_text(object, rules::USERNAME.field)?.flatten() {
+            rules::USERNAME.check_length(&username)?;
+            if !rules::USERNAME.allows(&username) {
+                return Err(Error::invalid(
+                    messages::NEW_USERNAME_INPUT_BY_USER_IS_INVALID,
+                ));
+            }
+            update.username = Some(username);
         }
+        if let Some(name) = optional_text(object, rules::NAME.field)?.flatten() {
+            rules::NAME.check_length(&name)?;
+            if !rules::NAME.allows(&name) {
+                return Err(Error::invalid(messages::NAME_INPUT_BY_USER_IS_INVALID));
+            }
+            update.name = Some(name);
+        }
+        let text = |rule: TextRule| -> Result<Option<Option<String>>> {
+            let value = optional_text(object, rule.field)?;
+            if let Some(Some(text)) = &value {
+                rule.check_length(text)?;
+            }
+            Ok(value)
+        };
+        update.bio = text(rules::BIO)?;
+        update.location = text(rules::LOCATION)?;
+        update.occupation = text(rules::OCCUPATION)?;
+        update.organization = text(rules::ORGANIZATION)?;
+        update.slack_username = text(rules::SLACK_USERNAME)?;
+        update.social_media_links = text(rules::SOCIAL_MEDIA_LINKS)?;
+        update.skills = text(rules::SKILLS)?;
+        update.interests = text(rules::INTERESTS)?;
+        update.resume_url = text(rules::RESUME_URL)?;
+        update.photo_url = text(rules::PHOTO_URL)?;
+        update.need_mentoring = optional_flag(
+            object,
+            "need_mentoring",
+            messages::FIELD_NEED_MENTORING_IS_NOT_VALID,
+        )?;
+        update.available_to_mentor = optional_flag(
+            object,
+            "available_to_mentor",
+            messages::FIELD_AVAILABLE_TO_MENTOR_IS_INVALID,
+        )?;
+        Ok(update)
     }
-    update.need_mentoring = optional_flag(
-        object,
-        "need_mentoring",
-        messages::FIELD_NEED_MENTORING_IS_NOT_VALID,
-    )?;
-    update.available_to_mentor = optional_flag(
-        object,
-        "available_to_mentor",
-        messages::FIELD_AVAILABLE_TO_MENTOR_IS_INVALID,
-    )?;
-    Ok(update)
 }
 
 /// `None`: key absent. `Some(None)`: present but empty or null (clears the field).
@@ -244,104 +140,161 @@ fn optional_flag(object: &Map<String, Value>, key: &str, invalid: Message) -> Re
         // The reference stores 0 and 1 as booleans; the apps never send them, old scripts might.
         Some(Value::Number(n)) if n.as_i64() == Some(0) => Ok(Some(false)),
         Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
-        Some(_) => Err(Error::bad_request(invalid)),
+        Some(_) => Err(Error::invalid(invalid)),
     }
 }
 
-pub fn field_not_valid(field: &str) -> Error {
-    Error::with_text(
-        axum::http::StatusCode::BAD_REQUEST,
-        "FIELD_IS_NOT_VALID",
-        format!("Field {field} is not valid."),
-    )
+/// The largest page of the directory.
+pub const DIRECTORY_MAX_PER_PAGE: i64 = 50;
+
+/// `GET /users` and `GET /users/verified`: what to find, and which page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirectoryQuery {
+    /// Lower-cased text to find in the name or username.
+    pub search: Option<String>,
+    pub need_mentoring: Option<bool>,
+    pub available_to_mentor: Option<bool>,
+    pub limit: i64,
+    pub offset: i64,
 }
 
-/// The JSON types the reference's payload validation knows.
-#[derive(Clone, Copy)]
-pub enum JsonType {
-    String,
-    Boolean,
-    Integer,
-}
-
-/// Reproduces flask-restx payload validation: every failing field is reported in `errors`
-/// with jsonschema's wording, and the request fails with `Input payload validation failed`.
-pub struct SchemaCheck<'a> {
-    object: &'a Map<String, Value>,
-    errors: Map<String, Value>,
-}
-
-impl<'a> SchemaCheck<'a> {
-    pub fn new(object: &'a Map<String, Value>) -> SchemaCheck<'a> {
-        SchemaCheck {
-            object,
-            errors: Map::new(),
-        }
-    }
-
-    pub fn required(&mut self, key: &str, expected: JsonType) {
-        match self.object.get(key) {
-            None => {
-                self.errors.insert(
-                    key.to_owned(),
-                    Value::String(format!("'{key}' is a required property")),
-                );
-            }
-            Some(value) => self.check_type(key, value, expected),
-        }
-    }
-
-    pub fn optional(&mut self, key: &str, expected: JsonType) {
-        if let Some(value) = self.object.get(key) {
-            self.check_type(key, value, expected);
-        }
-    }
-
-    fn check_type(&mut self, key: &str, value: &Value, expected: JsonType) {
-        let (ok, name) = match expected {
-            JsonType::String => (value.is_string(), "string"),
-            JsonType::Boolean => (value.is_boolean(), "boolean"),
-            JsonType::Integer => (value.is_i64() || value.is_u64(), "integer"),
+impl DirectoryQuery {
+    /// Reads the query as the reference does: values that are not integers fall back to the
+    /// defaults, `per_page` is capped at 50, a negative one means 20.
+    pub fn from_query(query: &HashMap<String, String>) -> DirectoryQuery {
+        let int = |key: &str, default: i64| {
+            query
+                .get(key)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(default)
         };
-        if !ok {
-            self.errors.insert(
-                key.to_owned(),
-                Value::String(format!("{} is not of type '{name}'", python_repr(value))),
-            );
+        let page = int("page", 1).max(1);
+        let per_page = match int("per_page", 10) {
+            n if n < 0 => 20,
+            n => n.min(DIRECTORY_MAX_PER_PAGE),
+        };
+        let flag = |key: &str| match query.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+            Some("true" | "1") => Some(true),
+            Some("false" | "0") => Some(false),
+            _ => None,
+        };
+        DirectoryQuery {
+            search: query
+                .get("search")
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty()),
+            need_mentoring: flag("need_mentoring"),
+            available_to_mentor: flag("available_to_mentor"),
+            limit: per_page,
+            offset: (page - 1).saturating_mul(per_page),
         }
     }
 
-    pub fn finish(self) -> Result<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::payload_validation(Value::Object(self.errors)))
-        }
+    /// Whether the query can match no one: an empty page, or a search for a control character
+    /// (names and usernames hold none but whitespace; PostgreSQL's search key joins the two
+    /// with one, chr(1), which must not let a match span them, and its text cannot hold NUL).
+    pub fn finds_no_one(&self) -> bool {
+        self.limit == 0
+            || self
+                .search
+                .as_deref()
+                .is_some_and(|text| text.chars().any(|c| c.is_control() && !c.is_whitespace()))
     }
 }
 
-/// How Python would print a JSON value, as jsonschema's messages show it.
-fn python_repr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Array(items) => {
-            format!(
-                "[{}]",
-                items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
-            )
-        }
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+impl utoipa::IntoParams for DirectoryQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::domain::query_param;
+        use utoipa::openapi::schema::Type;
+        vec![
+            query_param(
+                "search",
+                Type::String,
+                "Text to find in the name or username, in any case.",
+            ),
+            query_param("page", Type::Integer, "From 1."),
+            query_param("per_page", Type::Integer, "10 by default, at most 50."),
+            query_param(
+                "need_mentoring",
+                Type::Boolean,
+                "Only members who do, or do not.",
+            ),
+            query_param(
+                "available_to_mentor",
+                Type::Boolean,
+                "Only members who are, or are not.",
+            ),
+        ]
     }
+}
+
+/// The caller's own profile (`GET /user`), with every field of the reference.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserProfile {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub terms_and_conditions_checked: bool,
+    pub is_admin: bool,
+    /// UNIX seconds.
+    pub registration_date: Timestamp,
+    pub is_email_verified: bool,
+    /// ISO-8601, UTC, without a zone (`2026-11-22T23:56:32.276863`), as the reference.
+    pub email_verification_date: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub occupation: Option<String>,
+    pub organization: Option<String>,
+    pub slack_username: Option<String>,
+    pub social_media_links: Option<String>,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    pub resume_url: Option<String>,
+    pub photo_url: Option<String>,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+    /// Always null (kept for the reference's clients).
+    pub current_mentorship_role: Option<i64>,
+    /// Always null (kept for the reference's clients).
+    pub membership_status: Option<i64>,
+}
+
+/// What members see of each other.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicUser {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub slack_username: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub occupation: Option<String>,
+    pub organization: Option<String>,
+    pub interests: Option<String>,
+    pub skills: Option<String>,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+    /// Not in a current relation, and wants to mentor or be mentored.
+    pub is_available: bool,
+    /// UNIX seconds.
+    pub registration_date: Timestamp,
+}
+
+/// An admin as other admins see them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PublicAdmin {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub slack_username: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub occupation: Option<String>,
+    pub organization: Option<String>,
+    pub skills: Option<String>,
 }
 
 #[cfg(test)]
@@ -366,38 +319,32 @@ mod tests {
     }
 
     #[test]
-    fn lengths_ignore_whitespace() {
-        assert!(check_length("name", "a b", NAME_LENGTH).is_ok());
-        let err = check_length("username", "ab  cd", USERNAME_LENGTH).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "The username field has to be longer than 4 characters and shorter than 26 characters."
-        );
-    }
-
-    #[test]
-    fn payload_validation_reports_every_field_like_jsonschema() {
-        let body = json!({"name": 5, "username": "alice", "password": "secret12", "email": null});
-        let Err(Error::Api(err)) = parse_registration(Some(&body)) else {
-            panic!("must fail")
-        };
-        let errors = err.errors.unwrap();
-        assert_eq!(errors["name"], "5 is not of type 'string'");
-        assert_eq!(errors["email"], "None is not of type 'string'");
-        assert_eq!(
-            errors["terms_and_conditions_checked"],
-            "'terms_and_conditions_checked' is a required property"
-        );
-    }
-
-    #[test]
     fn a_profile_update_clears_empty_fields_and_rejects_wrong_types() {
-        let update = parse_profile_update(Some(&json!({"bio": "", "location": "Lisbon"}))).unwrap();
-        assert_eq!(
-            update.texts,
-            vec![("bio", None), ("location", Some("Lisbon".into()))]
-        );
-        let err = parse_profile_update(Some(&json!({"bio": 5}))).unwrap_err();
+        let update =
+            ProfileUpdate::from_json(Some(&json!({"bio": "", "location": "Lisbon"}))).unwrap();
+        assert_eq!(update.bio, Some(None));
+        assert_eq!(update.location, Some(Some("Lisbon".into())));
+        assert_eq!(update.skills, None);
+        let err = ProfileUpdate::from_json(Some(&json!({"bio": 5}))).unwrap_err();
         assert_eq!(err.to_string(), "Field bio is not valid.");
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn directory_paging_follows_the_reference() {
+        let page = |pairs: &[(&str, &str)]| {
+            let q = DirectoryQuery::from_query(&query(pairs));
+            (q.limit, q.offset)
+        };
+        assert_eq!(page(&[]), (10, 0));
+        assert_eq!(page(&[("page", "3"), ("per_page", "500")]), (50, 100));
+        assert_eq!(page(&[("page", "-2"), ("per_page", "-1")]), (20, 0));
+        assert_eq!(page(&[("per_page", "abc")]), (10, 0));
     }
 }

@@ -1,5 +1,5 @@
 //! Scheduled jobs: every instance computes the schedule, and only the one whose insert of
-//! (job, tick) into `job_runs` succeeds runs that tick (design.md §5). The claim is a lease the
+//! (job, tick) into `job_runs` succeeds runs that tick. The claim is a lease the
 //! runner renews while it works: if its instance dies mid-run, another takes the tick over once
 //! the lease has run out. The job bodies are set-based, batched and idempotent, so a takeover
 //! or a manual re-run finishes the work without doing any of it twice.
@@ -10,9 +10,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::app::AppState;
 use crate::config::Config;
 use crate::domain::clock::Timestamp;
+use crate::error::Result;
+use crate::state::AppState;
 use crate::store;
 
 /// Accounts still unverified this long after registering are deleted.
@@ -56,8 +57,8 @@ impl Job {
         Job::ALL.into_iter().find(|job| job.name() == name)
     }
 
-    /// The job's schedule: the reference's two daily at 23:59 UTC and monthly by default; each
-    /// is changed by `<JOB_NAME>_SCHEDULE` (`COMPLETE_RELATIONS_SCHEDULE`, ...).
+    /// The job's schedule, set by `<JOB_NAME>_SCHEDULE` (`COMPLETE_RELATIONS_SCHEDULE`, ...);
+    /// the defaults are in [`Config`].
     fn schedule(self, config: &Config) -> cron::Schedule {
         let expression = match self {
             Job::CompleteRelations => &config.complete_relations_schedule,
@@ -68,7 +69,7 @@ impl Job {
     }
 
     /// Runs the job once as if the clock read `now`; returns how many rows it changed.
-    pub async fn run(self, state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
+    pub async fn run(self, state: &AppState, now: Timestamp) -> Result<u64> {
         match self {
             Job::CompleteRelations => {
                 crate::services::relations::complete_expired(state, now).await
@@ -81,17 +82,17 @@ impl Job {
 
 /// Deletes accounts never verified within 30 days, in batches. Their pending requests go with
 /// them, so nothing dangles.
-async fn delete_unverified_users(state: &AppState, now: Timestamp) -> anyhow::Result<u64> {
+async fn delete_unverified_users(state: &AppState, now: Timestamp) -> Result<u64> {
     let cutoff = now - UNVERIFIED_ACCOUNT_LIFETIME_SECS;
     let mut deleted = 0;
     loop {
-        let mut tx = state.db.begin().await?;
-        let ids = store::users::unverified_before(&mut tx, cutoff, BATCH).await?;
+        let mut work = state.unit_of_work().await?;
+        let ids = store::users::unverified_before(work.tx(), cutoff, BATCH).await?;
         if ids.is_empty() {
             break;
         }
-        let count = store::users::delete_unverified(&mut tx, &ids).await?;
-        tx.commit().await?;
+        let count = store::users::delete_unverified(work.tx(), &ids).await?;
+        work.commit().await?;
         deleted += count;
         if (ids.len() as i64) < BATCH {
             break;
@@ -109,14 +110,14 @@ async fn delete_unverified_users(state: &AppState, now: Timestamp) -> anyhow::Re
 /// trigram index likewise keeps recent entries in a pending list that every search scans until
 /// a vacuum folds it in; this folds it in at once. Returns the rows the merges wrote (SQLite)
 /// or the pending-list pages folded in (PostgreSQL).
-async fn optimize_search_index(state: &AppState) -> anyhow::Result<u64> {
+async fn optimize_search_index(state: &AppState) -> Result<u64> {
     // Enough steps for any index; each ends once there is nothing left to merge.
     const MAX_STEPS: usize = 100_000;
     let mut written = 0;
     for _ in 0..MAX_STEPS {
-        let mut tx = state.db.begin().await?;
-        let step = store::users::compact_search_index_step(&mut tx).await?;
-        tx.commit().await?;
+        let mut work = state.unit_of_work().await?;
+        let step = store::users::compact_search_index_step(work.tx()).await?;
+        work.commit().await?;
         if step == 0 {
             break;
         }
@@ -177,11 +178,23 @@ async fn take_over_abandoned_ticks(state: &AppState) {
 /// the job works. True if this instance ran it.
 pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
     let now = state.clock.now();
-    match store::jobs::claim_tick(&state.db, job.name(), tick, now, now + TICK_LEASE_SECS).await {
+    let lease_until = now + TICK_LEASE_SECS;
+    let claimed = async {
+        let mut work = state.unit_of_work().await?;
+        let claimed =
+            store::jobs::claim_tick(work.tx(), job.name(), tick, now, lease_until).await?;
+        work.commit().await?;
+        Result::<bool>::Ok(claimed)
+    };
+    match claimed.await {
         Ok(true) => {}
         Ok(false) => return false,
         Err(err) => {
-            tracing::warn!(job = job.name(), error = %err, "could not claim a job tick");
+            tracing::warn!(
+                job = job.name(),
+                error = format!("{err:#}"),
+                "could not claim a job tick"
+            );
             return false;
         }
     }
@@ -196,8 +209,8 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
                 outcome = &mut work => break outcome,
                 _ = renew.tick() => {
                     let lease_until = state.clock.now() + TICK_LEASE_SECS;
-                    if let Err(err) = store::jobs::renew_lease(&state.db, job.name(), tick, lease_until).await {
-                        tracing::warn!(job = job.name(), error = %err, "could not renew a job lease");
+                    if let Err(err) = renew_lease(state, job, tick, lease_until).await {
+                        tracing::warn!(job = job.name(), error = format!("{err:#}"), "could not renew a job lease");
                     }
                 }
             }
@@ -213,14 +226,23 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
                 seconds = started.elapsed().as_secs_f64(),
                 "job finished"
             );
-            let _ = store::jobs::finish_tick(
-                &state.db,
-                job.name(),
-                tick,
-                state.clock.now(),
-                affected as i64,
-            )
-            .await;
+            let finished = async {
+                let mut work = state.unit_of_work().await?;
+                let finished_at = state.clock.now();
+                store::jobs::finish_tick(work.tx(), job.name(), tick, finished_at, affected as i64)
+                    .await?;
+                work.commit().await
+            };
+            // The work is done; a tick left unfinished is run again once its lease lapses,
+            // which the jobs' idempotence makes harmless.
+            if let Err(err) = finished.await {
+                tracing::error!(
+                    job = job.name(),
+                    tick,
+                    error = format!("{err:#}"),
+                    "could not record a finished job tick"
+                );
+            }
         }
         Err(err) => {
             tracing::error!(
@@ -230,8 +252,27 @@ pub async fn run_tick(state: &AppState, job: Job, tick: Timestamp) -> bool {
                 "job failed"
             );
             let retry_at = state.clock.now() + RETRY_FAILED_AFTER_SECS;
-            let _ = store::jobs::renew_lease(&state.db, job.name(), tick, retry_at).await;
+            if let Err(err) = renew_lease(state, job, tick, retry_at).await {
+                tracing::error!(
+                    job = job.name(),
+                    tick,
+                    error = format!("{err:#}"),
+                    "could not schedule the retry of a failed job tick"
+                );
+            }
         }
     }
     true
+}
+
+/// Extends a tick's lease (or, after a failure, sets when to retry it).
+async fn renew_lease(
+    state: &AppState,
+    job: Job,
+    tick: Timestamp,
+    lease_until: Timestamp,
+) -> Result<()> {
+    let mut work = state.unit_of_work().await?;
+    store::jobs::renew_lease(work.tx(), job.name(), tick, lease_until).await?;
+    work.commit().await
 }

@@ -21,7 +21,7 @@ use rand::RngCore;
 use tokio::sync::Semaphore;
 
 use crate::domain::messages;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Argon2id with m=19456 KiB, t=2, p=1 (OWASP's recommendation, security.md).
 fn params() -> Params {
@@ -101,11 +101,8 @@ impl PasswordHasher {
         let permit = tokio::time::timeout(PERMIT_WAIT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| {
-                Error::new(
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                    messages::SERVICE_UNAVAILABLE,
-                )
-                .with_retry_after(1)
+                Error::new(ErrorKind::Unavailable, messages::SERVICE_UNAVAILABLE)
+                    .with_retry_after(1)
             })?
             .context("the hashing pool is closed")?;
         let memory = self.memory.clone();

@@ -1,83 +1,58 @@
 //! Meetings inside a relation, and mentor substitutes invited by signed e-mail links.
 //!
-//! Each workflow owns its checks, its transaction and the mail it queues. Answering an
+//! Each workflow owns its checks, its unit of work and the mail it queues. Answering an
 //! invitation is one conditional update, so a link works once, whatever races it.
 
 use std::collections::HashMap;
 
-use axum::http::StatusCode;
-use serde_json::Value;
-
-use crate::app::AppState;
-use crate::domain::clock::Timestamp;
+use crate::domain::Page;
+use crate::domain::clock::{Timestamp, iso_naive};
 use crate::domain::meetings::{
-    self as rules, CalendarEvent, INVITATION_VALID_SECS, MeetingAction, MeetingState, NOTES_MAX,
-    PLACE_MAX,
+    self as rules, CalendarEvent, INVITATION_VALID_SECS, InvitationSummary, Meeting, MeetingAction,
+    MeetingDetails, MeetingFilter, MeetingState, Person, SubstituteInvitation, when,
 };
 use crate::domain::messages::{self, Message};
 use crate::domain::relations::RelationState;
-use crate::domain::users::{check_max_length, field_not_valid};
 use crate::error::{Error, Result};
-use crate::mail;
+use crate::mail::Outgoing;
 use crate::security::signed_link::{Decision, InvitationLink};
 use crate::security::{random_token, token_hash};
-use crate::services::require_verified_user;
-use crate::store::{self, Tx, meetings::MeetingFilter, meetings::MeetingRow};
+use crate::services::{is_admin, require_verified_user};
+use crate::state::{AppState, UnitOfWork};
+use crate::store::{self, meetings::MeetingRow};
 
-/// A meeting's proposed details, validated.
-struct Details {
-    start: f64,
-    end: f64,
-    place: Option<String>,
-    notes: Option<String>,
-}
-
-fn optional_text(body: &Value, key: &str, max: usize) -> Result<Option<String>> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            check_max_length(key, s, max)?;
-            Ok(Some(s.clone()))
-        }
-        Some(_) => Err(field_not_valid(key)),
+/// A meeting as the API shows it at `now`.
+pub fn meeting_view(m: MeetingRow, now: Timestamp) -> Meeting {
+    Meeting {
+        id: m.id,
+        relation_id: m.relation_id,
+        proposer_id: m.proposer_id,
+        start_date: m.start_date,
+        end_date: m.end_date,
+        state: m.state.shown(m.end_date, now),
+        place: m.place,
+        notes: m.notes,
+        mentor: Person {
+            id: m.mentor_name.as_ref().and(m.mentor_id),
+            name: m.mentor_name,
+        },
+        mentee: Person {
+            id: m.mentee_name.as_ref().and(m.mentee_id),
+            name: m.mentee_name,
+        },
+        substitute: m.substitute_user_id.map(|id| Person {
+            id: Some(id),
+            name: m.substitute_name,
+        }),
+        substitute_status: m.substitute_status.map(|s| s.as_str()),
+        substitute_invited_at: m.substitute_invited_at,
+        substitute_responded_at: m.substitute_responded_at,
     }
 }
 
-fn parse_details(body: Option<&Value>, now: Timestamp) -> Result<Details> {
-    let empty = Value::Object(Default::default());
-    let body = body.filter(|b| b.is_object()).unwrap_or(&empty);
-    let time = |key: &str, missing: Message| -> Result<f64> {
-        match body.get(key) {
-            None | Some(Value::Null) => Err(Error::bad_request(missing)),
-            Some(value) => value
-                .as_f64()
-                .ok_or_else(|| Error::bad_request(messages::MEETING_DATES_INVALID)),
-        }
-    };
-    let start = time("start_date", messages::START_DATE_FIELD_IS_MISSING)?;
-    let end = time("end_date", messages::END_DATE_FIELD_IS_MISSING)?;
-    rules::check_times(start, end, now).map_err(Error::bad_request)?;
-    Ok(Details {
-        start,
-        end,
-        place: optional_text(body, "place", PLACE_MAX)?,
-        notes: optional_text(body, "notes", NOTES_MAX)?,
-    })
-}
-
-/// How a meeting's time reads in an e-mail: `Tue 1 Dec 2026, 10:00-11:00 UTC`.
-pub fn when(start: f64, end: f64) -> String {
-    let format = |at: f64, pattern: &str| {
-        chrono::DateTime::from_timestamp(at as i64, 0)
-            .map(|t| t.format(pattern).to_string())
-            .unwrap_or_default()
-    };
-    format!(
-        "{}-{} UTC",
-        format(start, "%a %-d %b %Y, %H:%M"),
-        format(end, "%H:%M")
-    )
+fn views(state: &AppState, rows: Vec<MeetingRow>) -> Vec<Meeting> {
+    let now = state.clock.now();
+    rows.into_iter().map(|m| meeting_view(m, now)).collect()
 }
 
 fn calendar(state: &AppState, meeting: &MeetingRow, cancelled: bool, now: Timestamp) -> String {
@@ -104,7 +79,7 @@ fn calendar(state: &AppState, meeting: &MeetingRow, cancelled: bool, now: Timest
     .to_ics()
 }
 
-/// The e-mail and name of a party, other than `me`.
+/// The e-mail and name of the party other than `me`, and `me`'s name.
 fn other_party(meeting: &MeetingRow, me: i64) -> Option<(String, String, String)> {
     let me_is_mentor = meeting.mentor_id == Some(me);
     let (email, name) = if me_is_mentor {
@@ -120,30 +95,34 @@ fn other_party(meeting: &MeetingRow, me: i64) -> Option<(String, String, String)
     Some((email, name, actor.unwrap_or_default()))
 }
 
-async fn tell_other_party(
+/// Tells the other party what `me` did, with the meeting's calendar event (`Some(cancelled)`)
+/// or without one (`None`).
+fn tell_other_party(
     state: &AppState,
-    tx: &mut Tx,
+    work: &mut UnitOfWork<'_>,
     meeting: &MeetingRow,
     me: i64,
-    template: &str,
+    template: &'static str,
     calendar_cancelled: Option<bool>,
     now: Timestamp,
 ) -> Result<()> {
     let Some((email, name, actor)) = other_party(meeting, me) else {
         return Ok(());
     };
-    let context = serde_json::json!({
-        "name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date),
-        "place": meeting.place, "notes": meeting.notes,
-    });
-    let ics = calendar_cancelled.map(|cancelled| calendar(state, meeting, cancelled, now));
-    mail::queue_with_calendar(tx, template, &email, context, ics.as_deref(), now).await?;
-    Ok(())
+    work.queue_mail(Outgoing {
+        template,
+        recipient: &email,
+        context: serde_json::json!({
+            "name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date),
+            "place": meeting.place, "notes": meeting.notes,
+        }),
+        calendar: calendar_cancelled.map(|cancelled| calendar(state, meeting, cancelled, now)),
+    })
 }
 
-/// A meeting the caller may act on as a party of its relation.
-async fn lock_as_party(tx: &mut Tx, me: i64, meeting_id: i64) -> Result<MeetingRow> {
-    let meeting = store::meetings::lock(tx, meeting_id)
+/// A meeting the caller may act on as a party of its relation, locked.
+async fn lock_as_party(work: &mut UnitOfWork<'_>, me: i64, meeting_id: i64) -> Result<MeetingRow> {
+    let meeting = store::meetings::find(work.tx(), meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
     if !meeting.is_party(me) {
@@ -152,11 +131,13 @@ async fn lock_as_party(tx: &mut Tx, me: i64, meeting_id: i64) -> Result<MeetingR
     Ok(meeting)
 }
 
-fn status_error((status, message): (u16, Message)) -> Error {
-    Error::new(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::CONFLICT),
-        message,
-    )
+/// The meeting again, as the unit of work now sees it.
+async fn reread(work: &mut UnitOfWork<'_>, meeting_id: i64) -> Result<MeetingRow> {
+    store::meetings::find(work.tx(), meeting_id)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("meeting {meeting_id} vanished inside its transaction").into()
+        })
 }
 
 /// `POST /mentorship_relation/<id>/meeting`: either party proposes a meeting.
@@ -164,12 +145,13 @@ pub async fn propose(
     state: &AppState,
     me: i64,
     relation_id: i64,
-    body: Option<&Value>,
-) -> Result<MeetingRow> {
+    details: MeetingDetails,
+) -> Result<Meeting> {
     let now = state.clock.now();
-    let details = parse_details(body, now)?;
+    details.check_times(now)?;
     require_verified_user(state, me).await?;
-    let relation = store::relations::get(&state.db, relation_id)
+    let mut work = state.unit_of_work().await?;
+    let relation = store::relations::find(work.tx(), relation_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_DOES_NOT_EXIST))?;
     if !relation.involves(me) {
@@ -180,34 +162,39 @@ pub async fn propose(
     let (Some(mentor_id), Some(mentee_id)) = (relation.mentor_id, relation.mentee_id) else {
         return Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION));
     };
-    if relation.state != RelationState::Accepted as i64 {
+    if relation.state != RelationState::Accepted {
         return Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION));
     }
-    let mut tx = state.db.begin().await?;
     let new = store::meetings::NewMeeting {
         relation_id,
         mentor_id,
         mentee_id,
         proposer_id: me,
-        start_date: details.start,
-        end_date: details.end,
+        start_date: details.start_date,
+        end_date: details.end_date,
         place: details.place.as_deref(),
         notes: details.notes.as_deref(),
         now,
     };
-    let id = store::meetings::insert(&mut tx, &new).await?;
-    let meeting = store::meetings::lock(&mut tx, id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the new meeting is there"))?;
-    tell_other_party(state, &mut tx, &meeting, me, "meeting_proposed", None, now).await?;
-    state.commit_with_mail(tx).await?;
-    Ok(meeting)
+    let id = store::meetings::insert(work.tx(), &new).await?;
+    let meeting = reread(&mut work, id).await?;
+    tell_other_party(
+        state,
+        &mut work,
+        &meeting,
+        me,
+        "meeting_proposed",
+        None,
+        now,
+    )?;
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
 /// `GET /mentorship_relation/<id>/meetings`.
-pub async fn for_relation(state: &AppState, me: i64, relation_id: i64) -> Result<Vec<MeetingRow>> {
+pub async fn for_relation(state: &AppState, me: i64, relation_id: i64) -> Result<Vec<Meeting>> {
     require_verified_user(state, me).await?;
-    let relation = store::relations::get(&state.db, relation_id)
+    let relation = store::relations::find(&state.db, relation_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_DOES_NOT_EXIST))?;
     if !relation.involves(me) {
@@ -215,49 +202,27 @@ pub async fn for_relation(state: &AppState, me: i64, relation_id: i64) -> Result
             messages::USER_NOT_INVOLVED_IN_THIS_MENTOR_RELATION,
         ));
     }
-    Ok(store::meetings::for_relation(&state.db, relation_id).await?)
-}
-
-pub const MAX_PER_PAGE: i64 = 100;
-
-/// `page` (from 1) and `per_page` (default 20, at most 100) of a list.
-pub fn page(query: &HashMap<String, String>) -> (i64, i64) {
-    let int = |key: &str, default: i64| {
-        query
-            .get(key)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(default)
-    };
-    let per_page = int("per_page", 20).clamp(0, MAX_PER_PAGE);
-    let page = int("page", 1).max(1);
-    (per_page, (page - 1).saturating_mul(per_page))
+    let rows = store::meetings::for_relation(&state.db, relation_id).await?;
+    Ok(views(state, rows))
 }
 
 /// `GET /meetings`: the caller's meetings not over yet, as mentor, mentee or substitute.
-pub async fn upcoming(
-    state: &AppState,
-    me: i64,
-    query: &HashMap<String, String>,
-) -> Result<Vec<MeetingRow>> {
-    let (limit, offset) = page(query);
-    Ok(store::meetings::upcoming_for(&state.db, me, state.clock.now(), limit, offset).await?)
+pub async fn upcoming(state: &AppState, me: i64, page: Page) -> Result<Vec<Meeting>> {
+    let rows =
+        store::meetings::upcoming_for(&state.db, me, state.clock.now(), page.limit, page.offset)
+            .await?;
+    Ok(views(state, rows))
 }
 
 /// `GET /meeting/<id>`: the parties, the substitute (invited or accepted) and admins may read it.
-pub async fn get(state: &AppState, me: i64, meeting_id: i64) -> Result<MeetingRow> {
-    let meeting = store::meetings::get(&state.db, meeting_id)
+pub async fn get(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
+    let meeting = store::meetings::find(&state.db, meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
     let substitute = meeting.substitute_user_id == Some(me)
-        && meeting.substitute_status.as_deref() != Some("rejected");
-    if meeting.is_party(me) || substitute {
-        return Ok(meeting);
-    }
-    let is_admin = store::users::find_by_id(&state.db, me)
-        .await?
-        .is_some_and(|u| u.is_admin);
-    if is_admin {
-        Ok(meeting)
+        && meeting.substitute_status != Some(rules::SubstituteStatus::Rejected);
+    if meeting.is_party(me) || substitute || is_admin(state, me).await? {
+        Ok(meeting_view(meeting, state.clock.now()))
     } else {
         Err(Error::forbidden(messages::NOT_INVOLVED_IN_MEETING))
     }
@@ -268,128 +233,109 @@ pub async fn edit(
     state: &AppState,
     me: i64,
     meeting_id: i64,
-    body: Option<&Value>,
-) -> Result<MeetingRow> {
+    details: MeetingDetails,
+) -> Result<Meeting> {
     let now = state.clock.now();
-    let details = parse_details(body, now)?;
-    let mut tx = state.db.begin().await?;
-    let meeting = lock_as_party(&mut tx, me, meeting_id).await?;
-    let stored = MeetingState::parse(&meeting.state).unwrap_or(MeetingState::Cancelled);
+    details.check_times(now)?;
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
     rules::transition(
-        stored,
+        meeting.state,
         MeetingAction::Edit,
         meeting.proposer_id == me,
         meeting.start_date <= now,
-    )
-    .map_err(status_error)?;
+    )?;
     store::meetings::update_details(
-        &mut tx,
+        work.tx(),
         meeting_id,
-        details.start,
-        details.end,
+        details.start_date,
+        details.end_date,
         details.place.as_deref(),
         details.notes.as_deref(),
         now,
     )
     .await?;
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
+    let meeting = reread(&mut work, meeting_id).await?;
     tell_other_party(
         state,
-        &mut tx,
+        &mut work,
         &meeting,
         me,
         "meeting_changed",
         Some(false),
         now,
-    )
-    .await?;
-    state.commit_with_mail(tx).await?;
-    Ok(meeting)
+    )?;
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
 /// `PUT /meeting/<id>/accept` and `/decline`: the party who did not propose answers.
-pub async fn answer(
-    state: &AppState,
-    me: i64,
-    meeting_id: i64,
-    accept: bool,
-) -> Result<MeetingRow> {
+pub async fn answer(state: &AppState, me: i64, meeting_id: i64, accept: bool) -> Result<Meeting> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let meeting = lock_as_party(&mut tx, me, meeting_id).await?;
-    let stored = MeetingState::parse(&meeting.state).unwrap_or(MeetingState::Cancelled);
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
     let action = if accept {
         MeetingAction::Accept
     } else {
         MeetingAction::Decline
     };
     let next = rules::transition(
-        stored,
+        meeting.state,
         action,
         meeting.proposer_id == me,
         meeting.start_date <= now,
-    )
-    .map_err(status_error)?;
-    if next == MeetingState::Confirmed {
-        // Serialize confirmations per mentor: the overlap check and the update are one step.
-        if let Some(mentor_id) = meeting.mentor_id {
-            store::users::lock_by_id(&mut tx, mentor_id).await?;
-            if store::meetings::delivers_overlapping(
-                &mut tx,
-                mentor_id,
-                meeting.start_date,
-                meeting.end_date,
-                meeting.id,
-            )
-            .await?
-            {
-                return Err(Error::conflict(messages::MENTOR_HAS_OVERLAPPING_MEETING));
-            }
+    )?;
+    if next == MeetingState::Confirmed
+        && let Some(mentor_id) = meeting.mentor_id
+    {
+        // Confirmations are serialized per mentor: the overlap check and the update are one step.
+        store::users::lock_by_id(work.tx(), mentor_id).await?;
+        if store::meetings::delivers_overlapping(
+            work.tx(),
+            mentor_id,
+            meeting.start_date,
+            meeting.end_date,
+            meeting.id,
+        )
+        .await?
+        {
+            return Err(Error::conflict(messages::MENTOR_HAS_OVERLAPPING_MEETING));
         }
     }
-    store::meetings::change_state(&mut tx, meeting_id, &meeting.state, next.as_str(), now).await?;
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
+    store::meetings::change_state(work.tx(), meeting_id, meeting.state, next, now).await?;
+    let meeting = reread(&mut work, meeting_id).await?;
     let (template, calendar) = if accept {
         ("meeting_confirmed", Some(false))
     } else {
         ("meeting_declined", None)
     };
-    tell_other_party(state, &mut tx, &meeting, me, template, calendar, now).await?;
-    state.commit_with_mail(tx).await?;
-    Ok(meeting)
+    tell_other_party(state, &mut work, &meeting, me, template, calendar, now)?;
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
 /// `PUT /meeting/<id>/cancel`: either party, before the meeting starts.
-pub async fn cancel(state: &AppState, me: i64, meeting_id: i64) -> Result<MeetingRow> {
+pub async fn cancel(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let meeting = lock_as_party(&mut tx, me, meeting_id).await?;
-    let stored = MeetingState::parse(&meeting.state).unwrap_or(MeetingState::Cancelled);
-    rules::transition(
-        stored,
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
+    let next = rules::transition(
+        meeting.state,
         MeetingAction::Cancel,
         meeting.proposer_id == me,
         meeting.start_date <= now,
-    )
-    .map_err(status_error)?;
-    store::meetings::change_state(&mut tx, meeting_id, &meeting.state, "cancelled", now).await?;
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
+    )?;
+    store::meetings::change_state(work.tx(), meeting_id, meeting.state, next, now).await?;
+    let meeting = reread(&mut work, meeting_id).await?;
     tell_other_party(
         state,
-        &mut tx,
+        &mut work,
         &meeting,
         me,
         "meeting_cancelled",
         Some(true),
         now,
-    )
-    .await?;
+    )?;
     if let (Some(_), Some(email), Some(name)) = (
         meeting.accepted_substitute(),
         &meeting.substitute_email,
@@ -400,20 +346,17 @@ pub async fn cancel(state: &AppState, me: i64, meeting_id: i64) -> Result<Meetin
         } else {
             &meeting.mentee_name
         };
-        let context = serde_json::json!({"name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date)});
-        let ics = calendar(state, &meeting, true, now);
-        mail::queue_with_calendar(
-            &mut tx,
-            "meeting_cancelled",
-            email,
-            context,
-            Some(&ics),
-            now,
-        )
-        .await?;
+        work.queue_mail(Outgoing {
+            template: "meeting_cancelled",
+            recipient: email,
+            context: serde_json::json!({
+                "name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date),
+            }),
+            calendar: Some(calendar(state, &meeting, true, now)),
+        })?;
     }
-    state.commit_with_mail(tx).await?;
-    Ok(meeting)
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
 /// `POST /meeting/<id>/substitute`: the titular mentor of a confirmed, future meeting invites
@@ -422,27 +365,22 @@ pub async fn invite_substitute(
     state: &AppState,
     me: i64,
     meeting_id: i64,
-    body: Option<&Value>,
-) -> Result<MeetingRow> {
-    let invitee_id = match body.and_then(|b| b.get("user_id")) {
-        None | Some(Value::Null) => {
-            return Err(Error::bad_request(messages::USER_ID_FIELD_IS_MISSING));
-        }
-        Some(value) => value.as_i64().ok_or_else(|| field_not_valid("user_id"))?,
-    };
+    invitation: SubstituteInvitation,
+) -> Result<Meeting> {
+    let invitee_id = invitation.user_id;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let meeting = lock_as_party(&mut tx, me, meeting_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
     if meeting.mentor_id != Some(me) {
         return Err(Error::forbidden(messages::ONLY_TITULAR_MENTOR_CAN_INVITE));
     }
     if invitee_id == me {
-        return Err(Error::bad_request(messages::CANT_INVITE_YOURSELF));
+        return Err(Error::invalid(messages::CANT_INVITE_YOURSELF));
     }
     if meeting.mentee_id == Some(invitee_id) {
-        return Err(Error::bad_request(messages::CANT_INVITE_MENTEE));
+        return Err(Error::invalid(messages::CANT_INVITE_MENTEE));
     }
-    if meeting.state != "confirmed" {
+    if meeting.state != MeetingState::Confirmed {
         return Err(Error::conflict(messages::MEETING_NOT_CONFIRMED));
     }
     if meeting.start_date <= now {
@@ -451,18 +389,18 @@ pub async fn invite_substitute(
     if meeting.accepted_substitute().is_some() {
         return Err(Error::conflict(messages::SUBSTITUTE_ALREADY_ACCEPTED));
     }
-    let invitee = store::users::lock_by_id(&mut tx, invitee_id)
+    let invitee = store::users::lock_by_id(work.tx(), invitee_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_DOES_NOT_EXIST))?;
     if !invitee.is_email_verified {
-        return Err(Error::bad_request(messages::SUBSTITUTE_NOT_VERIFIED));
+        return Err(Error::invalid(messages::SUBSTITUTE_NOT_VERIFIED));
     }
     if !invitee.available_to_mentor {
-        return Err(Error::bad_request(messages::SUBSTITUTE_NOT_AVAILABLE));
+        return Err(Error::invalid(messages::SUBSTITUTE_NOT_AVAILABLE));
     }
 
     let nonce = random_token()[..22].to_owned();
-    store::meetings::invite(&mut tx, meeting_id, invitee_id, &token_hash(&nonce), now).await?;
+    store::meetings::invite(work.tx(), meeting_id, invitee_id, &token_hash(&nonce), now).await?;
     let expires_at = (now + INVITATION_VALID_SECS)
         .min(meeting.start_date)
         .floor() as i64;
@@ -475,56 +413,50 @@ pub async fn invite_substitute(
         key_id: state.keys.signed_links_key_id.clone(),
     };
     let key = &state.keys.signed_links;
-    let context = serde_json::json!({
-        "name": invitee.name,
-        "mentor": meeting.mentor_name, "mentee": meeting.mentee_name,
-        "when": when(meeting.start_date, meeting.end_date), "place": meeting.place,
-        "accept_link": link(Decision::Accept).url(&state.config.public_url, key),
-        "reject_link": link(Decision::Reject).url(&state.config.public_url, key),
-        "expires": crate::domain::clock::iso_naive(expires_at as f64).replace('T', " ")[..16].to_owned() + " UTC",
-    });
-    mail::queue(
-        &mut tx,
-        "substitute_invitation",
-        &invitee.email,
-        context,
-        now,
-    )
-    .await?;
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
-    state.commit_with_mail(tx).await?;
+    work.queue_mail(Outgoing {
+        template: "substitute_invitation",
+        recipient: &invitee.email,
+        context: serde_json::json!({
+            "name": invitee.name,
+            "mentor": meeting.mentor_name, "mentee": meeting.mentee_name,
+            "when": when(meeting.start_date, meeting.end_date), "place": meeting.place,
+            "accept_link": link(Decision::Accept).url(&state.config.public_url, key),
+            "reject_link": link(Decision::Reject).url(&state.config.public_url, key),
+            "expires": iso_naive(expires_at as f64).replace('T', " ")[..16].to_owned() + " UTC",
+        }),
+        calendar: None,
+    })?;
+    let meeting = reread(&mut work, meeting_id).await?;
+    work.commit().await?;
     tracing::info!(meeting_id, invitee_id, "substitute invited");
-    Ok(meeting)
+    Ok(meeting_view(meeting, now))
 }
 
 /// `DELETE /meeting/<id>/substitute`: the titular mentor withdraws a pending invitation.
-pub async fn withdraw_substitute(state: &AppState, me: i64, meeting_id: i64) -> Result<MeetingRow> {
+pub async fn withdraw_substitute(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let meeting = lock_as_party(&mut tx, me, meeting_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
     if meeting.mentor_id != Some(me) {
         return Err(Error::forbidden(messages::ONLY_TITULAR_MENTOR_CAN_INVITE));
     }
-    if store::meetings::withdraw_invitation(&mut tx, meeting_id, now).await? == 0 {
+    if store::meetings::withdraw_invitation(work.tx(), meeting_id, now).await? == 0 {
         return Err(Error::conflict(messages::NO_PENDING_INVITATION));
     }
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
-    tx.commit().await?;
-    Ok(meeting)
+    let meeting = reread(&mut work, meeting_id).await?;
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
 /// `GET /substitute_invitations`.
-pub async fn pending_invitations(state: &AppState, me: i64) -> Result<Vec<MeetingRow>> {
-    Ok(store::meetings::pending_invitations_for(&state.db, me, state.clock.now()).await?)
+pub async fn pending_invitations(state: &AppState, me: i64) -> Result<Vec<Meeting>> {
+    let rows = store::meetings::pending_invitations_for(&state.db, me, state.clock.now()).await?;
+    Ok(views(state, rows))
 }
 
-/// What a signed link found, checked in security.md's order up to (not including) who the
-/// caller is: shape and signature, then expiry.
-pub fn check_link(
+/// What a signed link found, checked in order up to (not including) who the caller is: shape
+/// and signature, then expiry. Every shape or signature failure gives the same answer.
+fn check_link(
     state: &AppState,
     meeting_id: i64,
     decision: &str,
@@ -550,6 +482,28 @@ pub fn check_link(
         return Err(Error::forbidden(messages::INVITATION_LINK_EXPIRED));
     }
     Ok(link)
+}
+
+/// What the page an invitation link opens shows, once the link checks out. Changes nothing
+/// (mail scanners open links).
+pub async fn invitation_summary(
+    state: &AppState,
+    meeting_id: i64,
+    decision: &str,
+    raw_query: &str,
+) -> Result<InvitationSummary> {
+    let link = check_link(state, meeting_id, decision, raw_query)?;
+    let meeting = store::meetings::find(&state.db, meeting_id)
+        .await?
+        .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
+    Ok(InvitationSummary {
+        when: when(meeting.start_date, meeting.end_date),
+        mentor: meeting.mentor_name,
+        mentee: meeting.mentee_name,
+        invitee: meeting.substitute_name,
+        place: meeting.place,
+        decision: link.decision.as_str(),
+    })
 }
 
 /// `POST` on an invitation link: signature, expiry, then the caller must be the invitee
@@ -584,7 +538,7 @@ pub async fn respond_in_app(
     meeting_id: i64,
     accept: bool,
 ) -> Result<Message> {
-    let meeting = store::meetings::get(&state.db, meeting_id)
+    let meeting = store::meetings::find(&state.db, meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
     if meeting.substitute_user_id != Some(me) {
@@ -603,14 +557,14 @@ async fn respond(
     accept: bool,
 ) -> Result<Message> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
+    let mut work = state.unit_of_work().await?;
+    let meeting = store::meetings::find(work.tx(), meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
     if accept && meeting.pending_invitee() == Some(me) {
-        store::users::lock_by_id(&mut tx, me).await?;
+        store::users::lock_by_id(work.tx(), me).await?;
         if store::meetings::delivers_overlapping(
-            &mut tx,
+            work.tx(),
             me,
             meeting.start_date,
             meeting.end_date,
@@ -621,14 +575,13 @@ async fn respond(
             return Err(Error::conflict(messages::SUBSTITUTE_IS_BUSY));
         }
     }
-    if store::meetings::answer_invitation(&mut tx, meeting_id, me, nonce_hash, accept, now).await?
+    if store::meetings::answer_invitation(work.tx(), meeting_id, me, nonce_hash, accept, now)
+        .await?
         == 0
     {
         return Err(Error::conflict(messages::INVITATION_NOT_PENDING));
     }
-    let meeting = store::meetings::lock(&mut tx, meeting_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("the meeting is there"))?;
+    let meeting = reread(&mut work, meeting_id).await?;
     let substitute = meeting.substitute_name.clone().unwrap_or_default();
     let base = serde_json::json!({
         "substitute": substitute, "mentor": meeting.mentor_name, "mentee": meeting.mentee_name,
@@ -640,33 +593,26 @@ async fn respond(
         context
     };
     if let Some(mentor_email) = &meeting.mentor_email {
-        let template = if accept {
-            "substitute_accepted"
-        } else {
-            "substitute_rejected"
-        };
-        mail::queue(
-            &mut tx,
-            template,
-            mentor_email,
-            with_name(&meeting.mentor_name),
-            now,
-        )
-        .await?;
+        work.queue_mail(Outgoing {
+            template: if accept {
+                "substitute_accepted"
+            } else {
+                "substitute_rejected"
+            },
+            recipient: mentor_email,
+            context: with_name(&meeting.mentor_name),
+            calendar: None,
+        })?;
     }
     if accept && let Some(mentee_email) = &meeting.mentee_email {
-        let ics = calendar(state, &meeting, false, now);
-        mail::queue_with_calendar(
-            &mut tx,
-            "substitute_mentee_notice",
-            mentee_email,
-            with_name(&meeting.mentee_name),
-            Some(&ics),
-            now,
-        )
-        .await?;
+        work.queue_mail(Outgoing {
+            template: "substitute_mentee_notice",
+            recipient: mentee_email,
+            context: with_name(&meeting.mentee_name),
+            calendar: Some(calendar(state, &meeting, false, now)),
+        })?;
     }
-    state.commit_with_mail(tx).await?;
+    work.commit().await?;
     tracing::info!(
         meeting_id,
         substitute = me,
@@ -685,37 +631,11 @@ pub async fn admin_list(
     state: &AppState,
     me: i64,
     query: &HashMap<String, String>,
-) -> Result<Vec<MeetingRow>> {
-    let is_admin = store::users::find_by_id(&state.db, me)
-        .await?
-        .is_some_and(|u| u.is_admin);
-    if !is_admin {
+) -> Result<Vec<Meeting>> {
+    if !is_admin(state, me).await? {
         return Err(Error::forbidden(messages::USER_IS_NOT_AN_ADMIN));
     }
-    let pick = |key: &str, allowed: &[&str]| -> Result<Option<String>> {
-        match query
-            .get(key)
-            .map(|v| v.trim().to_ascii_lowercase())
-            .filter(|v| !v.is_empty())
-        {
-            None => Ok(None),
-            Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v)),
-            Some(_) => Err(Error::bad_request(messages::INVALID_MEETING_FILTER)),
-        }
-    };
-    let filter = MeetingFilter {
-        state: pick(
-            "state",
-            &[
-                "proposed",
-                "confirmed",
-                "declined",
-                "cancelled",
-                "completed",
-            ],
-        )?,
-        substitute_status: pick("substitute_status", &["pending", "accepted", "rejected"])?,
-    };
-    let (limit, offset) = page(query);
-    Ok(store::meetings::list_all(&state.db, &filter, state.clock.now(), limit, offset).await?)
+    let filter = MeetingFilter::from_query(query)?;
+    let rows = store::meetings::list_all(&state.db, &filter, state.clock.now()).await?;
+    Ok(views(state, rows))
 }

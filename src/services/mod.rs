@@ -1,16 +1,19 @@
-//! Business workflows: one function per use case, owning its checks (in the contract's order),
-//! its transaction and the mail it queues. HTTP handlers, the CLI and the tests call these.
+//! The use cases: one function per workflow, taking a typed command and returning a view. Each
+//! owns its checks (in the contract's order), its unit of work (one transaction with the mail
+//! it queues) and its log line. HTTP handlers, web pages, the CLI and the tests call these;
+//! none of them knows HTTP.
 
 pub mod accounts;
 pub mod admin;
 pub mod meetings;
+pub mod operations;
 pub mod relations;
 pub mod tasks;
 pub mod users;
 
-use crate::app::AppState;
 use crate::domain::messages;
 use crate::error::{Error, Result};
+use crate::state::AppState;
 use crate::store::{self, users::UserRow};
 
 /// The reference's "verified-user check" on the caller: 404 when the account is gone,
@@ -27,9 +30,9 @@ pub async fn require_verified_user(state: &AppState, user_id: i64) -> Result<Use
     Ok(user)
 }
 
-/// A JSON body's text field: `None` when absent, null, empty or not a string.
-pub fn text_field<'a>(body: Option<&'a serde_json::Value>, key: &str) -> Option<&'a str> {
-    body.and_then(|b| b.get(key))
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
+/// Whether the member exists and is an admin.
+pub async fn is_admin(state: &AppState, user_id: i64) -> Result<bool> {
+    Ok(store::users::find_by_id(&state.db, user_id)
+        .await?
+        .is_some_and(|user| user.is_admin))
 }

@@ -1,26 +1,25 @@
 //! Tasks and their comments inside a relation, and the `/home` and `/dashboard` summaries.
+//! Every change checks and writes in one unit of work, with the relation row locked.
 
-use serde_json::Value;
-
-use crate::app::AppState;
 use crate::domain::messages::{self, Message};
-use crate::domain::relations::RelationState;
-use crate::domain::users::check_max_length;
+use crate::domain::relations::{
+    Dashboard, DashboardParty, DashboardRelation, HomeStatistics, RelationState,
+};
+use crate::domain::tasks::{Comment, CommentText, NewTask, Task};
 use crate::error::{Error, Result};
 use crate::services::require_verified_user;
-use crate::store::relations::{HomeSummary, RelationRow};
-use crate::store::{self, tasks::CommentRow, tasks::TaskRow};
+use crate::state::AppState;
+use crate::store::relations::{RelationRow, RelationScope};
+use crate::store::tasks::{CommentRow, TaskRow};
+use crate::store::{self, Conn};
 
-const COMMENT_MAX: usize = 400;
-const DESCRIPTION_MAX: usize = 1000;
-
-async fn relation(state: &AppState, relation_id: i64) -> Result<RelationRow> {
-    store::relations::get(&state.db, relation_id)
+async fn relation(conn: impl Into<Conn<'_>>, relation_id: i64) -> Result<RelationRow> {
+    store::relations::find(conn, relation_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_DOES_NOT_EXIST))
 }
 
-/// 403, not the reference's 401: the Android app logs out on every 401 (deviation 11).
+/// 403, not the reference's 401: the Android app logs out on every 401.
 fn require_involved(relation: &RelationRow, me: i64) -> Result<()> {
     if relation.involves(me) {
         Ok(())
@@ -32,15 +31,15 @@ fn require_involved(relation: &RelationRow, me: i64) -> Result<()> {
 }
 
 fn require_accepted(relation: &RelationRow) -> Result<()> {
-    if relation.state == RelationState::Accepted as i64 {
+    if relation.state == RelationState::Accepted {
         Ok(())
     } else {
         Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION))
     }
 }
 
-async fn task(state: &AppState, relation_id: i64, task_id: i64) -> Result<TaskRow> {
-    store::tasks::find(&state.db, relation_id, task_id)
+async fn task(conn: impl Into<Conn<'_>>, relation_id: i64, task_id: i64) -> Result<TaskRow> {
+    store::tasks::find(conn, relation_id, task_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::TASK_DOES_NOT_EXIST))
 }
@@ -50,30 +49,25 @@ pub async fn create_task(
     state: &AppState,
     me: i64,
     relation_id: i64,
-    body: Option<&Value>,
+    new: NewTask,
 ) -> Result<Message> {
-    let description = match body.and_then(|b| b.get("description")) {
-        None => return Err(Error::bad_request(messages::DESCRIPTION_FIELD_IS_MISSING)),
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(crate::domain::users::field_not_valid("description")),
-    };
-    check_max_length("description", &description, DESCRIPTION_MAX)?;
     require_verified_user(state, me).await?;
-    let relation = relation(state, relation_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let relation = relation(work.tx(), relation_id).await?;
     require_accepted(&relation)?;
     require_involved(&relation, me)?;
-    let mut tx = state.db.begin().await?;
-    store::tasks::insert(&mut tx, relation_id, &description, state.clock.now()).await?;
-    tx.commit().await?;
+    store::tasks::insert(work.tx(), relation_id, &new.description, state.clock.now()).await?;
+    work.commit().await?;
     Ok(messages::TASK_WAS_CREATED_SUCCESSFULLY)
 }
 
 /// `GET /mentorship_relation/<id>/tasks`: in any state of the relation.
-pub async fn list_tasks(state: &AppState, me: i64, relation_id: i64) -> Result<Vec<TaskRow>> {
+pub async fn list_tasks(state: &AppState, me: i64, relation_id: i64) -> Result<Vec<Task>> {
     require_verified_user(state, me).await?;
-    let relation = relation(state, relation_id).await?;
+    let relation = relation(&state.db, relation_id).await?;
     require_involved(&relation, me)?;
-    Ok(store::tasks::list(&state.db, relation_id).await?)
+    let tasks = store::tasks::list(&state.db, relation_id).await?;
+    Ok(tasks.into_iter().map(task_view).collect())
 }
 
 /// `DELETE /mentorship_relation/<id>/task/<task_id>`.
@@ -84,10 +78,12 @@ pub async fn delete_task(
     task_id: i64,
 ) -> Result<Message> {
     require_verified_user(state, me).await?;
-    let relation = relation(state, relation_id).await?;
-    task(state, relation_id, task_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let relation = relation(work.tx(), relation_id).await?;
+    task(work.tx(), relation_id, task_id).await?;
     require_involved(&relation, me)?;
-    store::tasks::delete(&state.db, relation_id, task_id).await?;
+    store::tasks::delete(work.tx(), relation_id, task_id).await?;
+    work.commit().await?;
     Ok(messages::TASK_WAS_DELETED_SUCCESSFULLY)
 }
 
@@ -99,33 +95,27 @@ pub async fn complete_task(
     task_id: i64,
 ) -> Result<Message> {
     require_verified_user(state, me).await?;
-    let relation = relation(state, relation_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let relation = relation(work.tx(), relation_id).await?;
     require_involved(&relation, me)?;
-    task(state, relation_id, task_id).await?;
-    if store::tasks::complete(&state.db, relation_id, task_id, state.clock.now()).await? == 0 {
+    task(work.tx(), relation_id, task_id).await?;
+    if store::tasks::complete(work.tx(), relation_id, task_id, state.clock.now()).await? == 0 {
         return Err(Error::conflict(messages::TASK_WAS_ALREADY_ACHIEVED));
     }
+    work.commit().await?;
     Ok(messages::TASK_WAS_ACHIEVED_SUCCESSFULLY)
 }
 
-/// The comment text of a POST or PUT, checked before anything else as the reference does.
-pub fn comment_text(body: Option<&Value>) -> Result<String> {
-    let comment = match body.and_then(|b| b.get("comment")) {
-        None => return Err(Error::bad_request(messages::COMMENT_FIELD_IS_MISSING)),
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(Error::bad_request(messages::COMMENT_NOT_IN_STRING_FORMAT)),
+/// The common checks of every comment operation, in the reference's order, after the caller's
+/// own check ([`require_verified_user`]).
+async fn comment_scope(conn: Conn<'_>, me: i64, relation_id: i64, task_id: i64) -> Result<()> {
+    let (relation, conn) = match conn {
+        Conn::Db(db) => (relation(db, relation_id).await?, Conn::Db(db)),
+        Conn::Tx(tx) => (relation(&mut *tx, relation_id).await?, Conn::Tx(tx)),
     };
-    check_max_length("comment", &comment, COMMENT_MAX)?;
-    Ok(comment)
-}
-
-/// The common checks of every comment operation, in the reference's order.
-async fn comment_scope(state: &AppState, me: i64, relation_id: i64, task_id: i64) -> Result<()> {
-    require_verified_user(state, me).await?;
-    let relation = relation(state, relation_id).await?;
     require_involved(&relation, me)?;
     require_accepted(&relation)?;
-    task(state, relation_id, task_id).await?;
+    task(conn, relation_id, task_id).await?;
     Ok(())
 }
 
@@ -134,19 +124,21 @@ pub async fn create_comment(
     me: i64,
     relation_id: i64,
     task_id: i64,
-    body: Option<&Value>,
+    text: CommentText,
 ) -> Result<Message> {
-    let comment = comment_text(body)?;
-    comment_scope(state, me, relation_id, task_id).await?;
+    require_verified_user(state, me).await?;
+    let mut work = state.unit_of_work().await?;
+    comment_scope(work.tx().into(), me, relation_id, task_id).await?;
     store::tasks::insert_comment(
-        &state.db,
+        work.tx(),
         me,
         relation_id,
         task_id,
-        &comment,
+        &text.comment,
         state.clock.now(),
     )
     .await?;
+    work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_CREATED_SUCCESSFULLY)
 }
 
@@ -155,23 +147,21 @@ pub async fn list_comments(
     me: i64,
     relation_id: i64,
     task_id: i64,
-) -> Result<Vec<CommentRow>> {
-    comment_scope(state, me, relation_id, task_id).await?;
-    Ok(store::tasks::comments(&state.db, relation_id, task_id).await?)
+) -> Result<Vec<Comment>> {
+    require_verified_user(state, me).await?;
+    comment_scope((&state.db).into(), me, relation_id, task_id).await?;
+    let comments = store::tasks::comments(&state.db, relation_id, task_id).await?;
+    Ok(comments.into_iter().map(comment_view).collect())
 }
 
 /// A comment of this relation that `me` wrote, on this task; the errors the reference gives.
-async fn own_comment(
-    state: &AppState,
+fn own_comment(
+    comment: Option<CommentRow>,
     me: i64,
-    relation_id: i64,
     task_id: i64,
-    comment_id: i64,
     not_yours: Message,
 ) -> Result<CommentRow> {
-    let comment = store::tasks::find_comment(&state.db, relation_id, comment_id)
-        .await?
-        .ok_or_else(|| Error::not_found(messages::TASK_COMMENT_DOES_NOT_EXIST))?;
+    let comment = comment.ok_or_else(|| Error::not_found(messages::TASK_COMMENT_DOES_NOT_EXIST))?;
     if comment.user_id != me {
         return Err(Error::forbidden(not_yours));
     }
@@ -186,79 +176,132 @@ async fn own_comment(
 pub async fn update_comment(
     state: &AppState,
     me: i64,
-    relation_id: i64,
-    task_id: i64,
-    comment_id: i64,
-    body: Option<&Value>,
+    (relation_id, task_id, comment_id): (i64, i64, i64),
+    text: CommentText,
 ) -> Result<Message> {
-    let text = comment_text(body)?;
-    comment_scope(state, me, relation_id, task_id).await?;
+    require_verified_user(state, me).await?;
+    let mut work = state.unit_of_work().await?;
+    comment_scope(work.tx().into(), me, relation_id, task_id).await?;
+    let found = store::tasks::find_comment(work.tx(), relation_id, comment_id).await?;
     own_comment(
-        state,
+        found,
         me,
-        relation_id,
         task_id,
-        comment_id,
         messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU,
-    )
-    .await?;
-    store::tasks::update_comment(&state.db, comment_id, &text, state.clock.now()).await?;
+    )?;
+    store::tasks::update_comment(work.tx(), comment_id, &text.comment, state.clock.now()).await?;
+    work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_UPDATED_SUCCESSFULLY)
 }
 
 pub async fn delete_comment(
     state: &AppState,
     me: i64,
-    relation_id: i64,
-    task_id: i64,
-    comment_id: i64,
+    (relation_id, task_id, comment_id): (i64, i64, i64),
 ) -> Result<Message> {
-    comment_scope(state, me, relation_id, task_id).await?;
+    require_verified_user(state, me).await?;
+    let mut work = state.unit_of_work().await?;
+    comment_scope(work.tx().into(), me, relation_id, task_id).await?;
+    let found = store::tasks::find_comment(work.tx(), relation_id, comment_id).await?;
     own_comment(
-        state,
+        found,
         me,
-        relation_id,
         task_id,
-        comment_id,
         messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU_DELETE,
-    )
-    .await?;
-    store::tasks::delete_comment(&state.db, comment_id).await?;
+    )?;
+    store::tasks::delete_comment(work.tx(), comment_id).await?;
+    work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_DELETED_SUCCESSFULLY)
 }
 
 /// `GET /home`: the counts by state and the last three achievements, latest completed first.
-pub async fn home(state: &AppState, me: i64) -> Result<HomeSummary> {
-    let mut home = store::relations::home_summary(&state.db, me)
+pub async fn home(state: &AppState, me: i64) -> Result<HomeStatistics> {
+    let home = store::relations::home_summary(&state.db, me)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_NOT_FOUND))?;
-    home.achievements.sort_by(|a, b| {
+    let mut achievements: Vec<Task> = home.achievements.into_iter().map(task_view).collect();
+    achievements.sort_by(|a, b| {
         b.completed_at
             .partial_cmp(&a.completed_at)
             .unwrap_or(std::cmp::Ordering::Equal)
     });
-    Ok(home)
+    Ok(HomeStatistics {
+        name: home.name,
+        pending_requests: home.pending,
+        accepted_requests: home.accepted,
+        rejected_requests: home.rejected,
+        completed_relations: home.completed,
+        cancelled_relations: home.cancelled,
+        achievements,
+    })
 }
 
-/// `GET /dashboard`: every relation, and the tasks of the current one.
-pub struct Dashboard {
-    pub relations: Vec<RelationRow>,
-    pub current_tasks: Option<Vec<TaskRow>>,
-}
-
+/// `GET /dashboard`: every relation by role, direction and state, and the tasks of the
+/// current one.
 pub async fn dashboard(state: &AppState, me: i64) -> Result<Dashboard> {
     store::users::find_by_id(&state.db, me)
         .await?
         .ok_or_else(|| Error::not_found(messages::USER_NOT_FOUND))?;
     let relations =
-        store::relations::list_for_user(&state.db, me, store::relations::RelationScope::All(None))
-            .await?;
-    let current_tasks = match store::relations::current_of(&state.db, me).await? {
-        Some(current) => Some(store::tasks::list(&state.db, current.id).await?),
-        None => None,
-    };
-    Ok(Dashboard {
-        relations,
-        current_tasks,
-    })
+        store::relations::list_for_user(&state.db, me, RelationScope::All(None)).await?;
+    let mut dashboard = Dashboard::default();
+    for r in relations {
+        let party =
+            |id: Option<i64>, username: Option<String>, photo_url: Option<String>| DashboardParty {
+                id: username.as_ref().and(id),
+                user_name: username,
+                photo_url,
+            };
+        let role = if r.mentor_id == Some(me) {
+            &mut dashboard.as_mentor
+        } else {
+            &mut dashboard.as_mentee
+        };
+        let direction = if r.action_user_id == me {
+            &mut role.sent
+        } else {
+            &mut role.received
+        };
+        direction.bucket(r.state).push(DashboardRelation {
+            id: r.id,
+            action_user_id: r.action_user_id,
+            mentor: party(r.mentor_id, r.mentor_username, r.mentor_photo_url),
+            mentee: party(r.mentee_id, r.mentee_username, r.mentee_photo_url),
+            creation_date: r.creation_date,
+            accept_date: r.accept_date,
+            start_date: r.start_date,
+            end_date: r.end_date,
+            state: r.state.number(),
+            notes: r.notes,
+        });
+    }
+    if let Some(current) = store::relations::current_of(&state.db, me).await? {
+        let tasks = store::tasks::list(&state.db, current.id).await?;
+        let (done, todo): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.is_done);
+        dashboard.tasks_todo = Some(todo.into_iter().map(task_view).collect());
+        dashboard.tasks_done = Some(done.into_iter().map(task_view).collect());
+    }
+    Ok(dashboard)
+}
+
+pub fn task_view(t: TaskRow) -> Task {
+    Task {
+        id: t.id,
+        description: t.description,
+        is_done: t.is_done,
+        created_at: t.created_at,
+        completed_at: t.completed_at,
+    }
+}
+
+fn comment_view(c: CommentRow) -> Comment {
+    Comment {
+        id: c.id,
+        user_id: c.user_id,
+        task_id: c.task_id,
+        relation_id: c.relation_id,
+        creation_date: c.creation_date,
+        modification_date: c.modification_date,
+        comment: c.comment,
+    }
 }

@@ -1,19 +1,19 @@
 //! The claim table of scheduled jobs.
 
-use super::{Db, with_db};
+use super::{Db, Tx, with_db, with_tx};
 use crate::domain::clock::Timestamp;
 
 /// Claims one tick of a job, leased to the caller until `lease_until`. True for exactly one
 /// caller per (job, tick) across instances, unless the holder's lease ran out before it finished
 /// (it died mid-run): then the next caller takes the tick over.
 pub async fn claim_tick(
-    db: &Db,
+    tx: &mut Tx,
     job: &str,
     tick: Timestamp,
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    with_db!(db, |c| {
+    with_tx!(tx, |c| {
         sqlx::query(
             "INSERT INTO job_runs (job, tick, started_at, lease_until) VALUES ($1, $2, $3, $4)
              ON CONFLICT (job, tick) DO UPDATE
@@ -33,12 +33,12 @@ pub async fn claim_tick(
 
 /// Extends the lease of a tick still running (or, after a failure, sets when to retry it).
 pub async fn renew_lease(
-    db: &Db,
+    tx: &mut Tx,
     job: &str,
     tick: Timestamp,
     lease_until: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "UPDATE job_runs SET lease_until = $3 WHERE job = $1 AND tick = $2 AND finished_at IS NULL"
     )
     .bind(job)
@@ -64,13 +64,13 @@ pub async fn abandoned_ticks(
 }
 
 pub async fn finish_tick(
-    db: &Db,
+    tx: &mut Tx,
     job: &str,
     tick: Timestamp,
     now: Timestamp,
     affected: i64,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "UPDATE job_runs SET finished_at = $3, affected = $4 WHERE job = $1 AND tick = $2"
     )
     .bind(job)

@@ -1,7 +1,8 @@
 //! Queries on `meetings`.
 
-use super::{Db, Tx, with_db, with_tx};
+use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
+use crate::domain::meetings::{ListedState, MeetingFilter, MeetingState, SubstituteStatus};
 
 /// A meeting with the names the API shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,9 +16,9 @@ pub struct MeetingRow {
     pub end_date: f64,
     pub place: Option<String>,
     pub notes: Option<String>,
-    pub state: String,
+    pub state: MeetingState,
     pub substitute_user_id: Option<i64>,
-    pub substitute_status: Option<String>,
+    pub substitute_status: Option<SubstituteStatus>,
     pub substitute_invited_at: Option<f64>,
     pub substitute_responded_at: Option<f64>,
     pub substitute_nonce_hash: Option<String>,
@@ -37,14 +38,14 @@ impl MeetingRow {
 
     /// The accepted substitute, who delivers the meeting instead of the titular mentor.
     pub fn accepted_substitute(&self) -> Option<i64> {
-        (self.substitute_status.as_deref() == Some("accepted"))
+        (self.substitute_status == Some(SubstituteStatus::Accepted))
             .then_some(self.substitute_user_id)
             .flatten()
     }
 
     /// The invitee of a pending invitation.
     pub fn pending_invitee(&self) -> Option<i64> {
-        (self.substitute_status.as_deref() == Some("pending"))
+        (self.substitute_status == Some(SubstituteStatus::Pending))
             .then_some(self.substitute_user_id)
             .flatten()
     }
@@ -77,7 +78,7 @@ pub async fn insert(tx: &mut Tx, m: &NewMeeting<'_>) -> Result<i64, sqlx::Error>
         sqlx::query_scalar::<_, i64>(
         "INSERT INTO meetings (relation_id, mentor_id, mentee_id, proposer_id, start_date, end_date, place, notes,
              state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'proposed', $9, $9) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING id"
     )
     .bind(m.relation_id)
     .bind(m.mentor_id)
@@ -88,29 +89,21 @@ pub async fn insert(tx: &mut Tx, m: &NewMeeting<'_>) -> Result<i64, sqlx::Error>
     .bind(m.place)
     .bind(m.notes)
     .bind(m.now)
+    .bind(MeetingState::Proposed)
     .fetch_one(c)
     .await
     })
 }
 
-/// Reads a meeting inside a transaction, row-locked on PostgreSQL.
-pub async fn lock(tx: &mut Tx, id: i64) -> Result<Option<MeetingRow>, sqlx::Error> {
-    let lock = if tx.is_postgres() {
-        " FOR UPDATE OF m"
-    } else {
-        ""
+/// A meeting, row-locked on PostgreSQL when read in a transaction.
+pub async fn find(conn: impl Into<Conn<'_>>, id: i64) -> Result<Option<MeetingRow>, sqlx::Error> {
+    let conn = conn.into();
+    let lock = match &conn {
+        Conn::Tx(tx) if tx.is_postgres() => " FOR UPDATE OF m",
+        _ => "",
     };
-    with_tx!(tx, |c| sqlx::query_as::<_, MeetingRow>(
+    with_conn!(conn, |c| sqlx::query_as::<_, MeetingRow>(
         sqlx::AssertSqlSafe(format!("{MEETING_SELECT} WHERE m.id = $1{lock}"))
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)
-}
-
-pub async fn get(db: &Db, id: i64) -> Result<Option<MeetingRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
-        sqlx::AssertSqlSafe(format!("{MEETING_SELECT} WHERE m.id = $1"))
     )
     .bind(id)
     .fetch_optional(c)
@@ -141,20 +134,24 @@ pub async fn upcoming_for(
         sqlx::query_as::<_, MeetingRow>(sqlx::AssertSqlSafe(upcoming_sql(limit, offset)))
             .bind(user_id)
             .bind(now)
+            .bind(MeetingState::Proposed)
+            .bind(MeetingState::Confirmed)
+            .bind(SubstituteStatus::Accepted)
             .fetch_all(c)
             .await
     })
 }
 
-/// The query of [`upcoming_for`] (binds: $1 user, $2 now), public for the plan checks
-/// (`EXPLAIN`) of the tests. Each branch of the union has its own index.
+/// The query of [`upcoming_for`] (binds: $1 user, $2 now, $3 proposed, $4 confirmed, $5 the
+/// accepted substitute status), public for the plan checks (`EXPLAIN`) of the tests. Each
+/// branch of the union has its own index.
 pub fn upcoming_sql(limit: i64, offset: i64) -> String {
     format!(
         "{MEETING_SELECT} WHERE m.id IN (
-             SELECT id FROM meetings WHERE mentor_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
-             UNION SELECT id FROM meetings WHERE mentee_id = $1 AND state IN ('proposed', 'confirmed') AND end_date > $2
-             UNION SELECT id FROM meetings WHERE substitute_user_id = $1 AND substitute_status = 'accepted'
-                 AND state = 'confirmed' AND end_date > $2)
+             SELECT id FROM meetings WHERE mentor_id = $1 AND state IN ($3, $4) AND end_date > $2
+             UNION SELECT id FROM meetings WHERE mentee_id = $1 AND state IN ($3, $4) AND end_date > $2
+             UNION SELECT id FROM meetings WHERE substitute_user_id = $1 AND substitute_status = $5
+                 AND state = $4 AND end_date > $2)
          ORDER BY m.start_date, m.id {}",
         super::limit_offset(limit, offset)
     )
@@ -168,13 +165,15 @@ pub async fn pending_invitations_for(
 ) -> Result<Vec<MeetingRow>, sqlx::Error> {
     with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
         sqlx::AssertSqlSafe(format!(
-            "{MEETING_SELECT} WHERE m.substitute_user_id = $1 AND m.substitute_status = 'pending'
-             AND m.state = 'confirmed' AND m.start_date > $2
+            "{MEETING_SELECT} WHERE m.substitute_user_id = $1 AND m.substitute_status = $3
+             AND m.state = $4 AND m.start_date > $2
          ORDER BY m.start_date, m.id"
         ))
     )
     .bind(user_id)
     .bind(now)
+    .bind(SubstituteStatus::Pending)
+    .bind(MeetingState::Confirmed)
     .fetch_all(c)
     .await)
 }
@@ -191,7 +190,7 @@ pub async fn update_details(
     with_tx!(tx, |c| {
         sqlx::query(
         "UPDATE meetings SET start_date = $2, end_date = $3, place = $4, notes = $5, updated_at = $6, revision = revision + 1
-         WHERE id = $1 AND state = 'proposed'"
+         WHERE id = $1 AND state = $7"
     )
     .bind(id)
     .bind(start)
@@ -199,6 +198,7 @@ pub async fn update_details(
     .bind(place)
     .bind(notes)
     .bind(now)
+    .bind(MeetingState::Proposed)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
@@ -208,8 +208,8 @@ pub async fn update_details(
 pub async fn change_state(
     tx: &mut Tx,
     id: i64,
-    from: &str,
-    to: &str,
+    from: MeetingState,
+    to: MeetingState,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
     with_tx!(tx, |c| {
@@ -237,14 +237,16 @@ pub async fn delivers_overlapping(
 ) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM meetings
-         WHERE state = 'confirmed' AND id <> $4 AND start_date < $3 AND end_date > $2
-           AND ((mentor_id = $1 AND (substitute_status IS NULL OR substitute_status <> 'accepted'))
-                OR (substitute_user_id = $1 AND substitute_status = 'accepted'))"
+         WHERE state = $5 AND id <> $4 AND start_date < $3 AND end_date > $2
+           AND ((mentor_id = $1 AND (substitute_status IS NULL OR substitute_status <> $6))
+                OR (substitute_user_id = $1 AND substitute_status = $6))"
     )
     .bind(mentor_id)
     .bind(start)
     .bind(end)
     .bind(except)
+    .bind(MeetingState::Confirmed)
+    .bind(SubstituteStatus::Accepted)
     .fetch_one(c)
     .await)
     .map(|n| n > 0)
@@ -260,7 +262,7 @@ pub async fn invite(
 ) -> Result<u64, sqlx::Error> {
     with_tx!(tx, |c| {
         sqlx::query(
-        "UPDATE meetings SET substitute_user_id = $2, substitute_status = 'pending', substitute_invited_at = $4,
+        "UPDATE meetings SET substitute_user_id = $2, substitute_status = $5, substitute_invited_at = $4,
              substitute_responded_at = NULL, substitute_nonce_hash = $3, updated_at = $4
          WHERE id = $1"
     )
@@ -268,6 +270,7 @@ pub async fn invite(
     .bind(invitee)
     .bind(nonce_hash)
     .bind(now)
+    .bind(SubstituteStatus::Pending)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
@@ -279,10 +282,11 @@ pub async fn withdraw_invitation(tx: &mut Tx, id: i64, now: Timestamp) -> Result
         sqlx::query(
         "UPDATE meetings SET substitute_user_id = NULL, substitute_status = NULL, substitute_invited_at = NULL,
              substitute_responded_at = NULL, substitute_nonce_hash = NULL, updated_at = $2
-         WHERE id = $1 AND substitute_status = 'pending'"
+         WHERE id = $1 AND substitute_status = $3"
     )
     .bind(id)
     .bind(now)
+    .bind(SubstituteStatus::Pending)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
@@ -300,19 +304,28 @@ pub async fn answer_invitation(
     accepted: bool,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
-    let status = if accepted { "accepted" } else { "rejected" };
+    let status = if accepted {
+        SubstituteStatus::Accepted
+    } else {
+        SubstituteStatus::Rejected
+    };
+    // An acceptance changes who attends: calendars see a new revision.
+    let revision_step = i64::from(accepted);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE meetings SET substitute_status = $3, substitute_responded_at = $5, updated_at = $5,
-             revision = revision + CASE WHEN $3 = 'accepted' THEN 1 ELSE 0 END
-         WHERE id = $1 AND substitute_user_id = $2 AND substitute_status = 'pending'
+             revision = revision + $6
+         WHERE id = $1 AND substitute_user_id = $2 AND substitute_status = $7
            AND ($4 IS NULL OR substitute_nonce_hash = $4)
-           AND state = 'confirmed' AND start_date > $5"
+           AND state = $8 AND start_date > $5"
     )
     .bind(id)
     .bind(invitee)
     .bind(status)
     .bind(nonce_hash)
     .bind(now)
+    .bind(revision_step)
+    .bind(SubstituteStatus::Pending)
+    .bind(MeetingState::Confirmed)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
@@ -329,36 +342,32 @@ pub async fn cancel_for_relations(
     }
     let list = super::id_list(relation_ids);
     with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE meetings SET state = 'cancelled', updated_at = $1, revision = revision + 1
-         WHERE relation_id IN ({list}) AND state IN ('proposed', 'confirmed') AND start_date > $1"
+        "UPDATE meetings SET state = $2, updated_at = $1, revision = revision + 1
+         WHERE relation_id IN ({list}) AND state IN ($3, $4) AND start_date > $1"
     )))
     .bind(now)
+    .bind(MeetingState::Cancelled)
+    .bind(MeetingState::Proposed)
+    .bind(MeetingState::Confirmed)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
 }
 
-/// Filters of the admins' meeting list.
-#[derive(Debug, Clone, Default)]
-pub struct MeetingFilter {
-    /// A shown state: proposed, confirmed, declined, cancelled or completed.
-    pub state: Option<String>,
-    pub substitute_status: Option<String>,
-}
-
+/// One page of every meeting, by id, for the admins.
 pub async fn list_all(
     db: &Db,
     filter: &MeetingFilter,
     now: Timestamp,
-    limit: i64,
-    offset: i64,
 ) -> Result<Vec<MeetingRow>, sqlx::Error> {
     // `completed` is a confirmed meeting that has ended; `confirmed` one that has not.
-    let (stored_state, ended): (Option<&str>, Option<bool>) = match filter.state.as_deref() {
-        Some("completed") => (Some("confirmed"), Some(true)),
-        Some("confirmed") => (Some("confirmed"), Some(false)),
-        Some(other) => (Some(other), None),
+    let (stored, ended) = match filter.state {
         None => (None, None),
+        Some(ListedState::Proposed) => (Some(MeetingState::Proposed), None),
+        Some(ListedState::Confirmed) => (Some(MeetingState::Confirmed), Some(false)),
+        Some(ListedState::Completed) => (Some(MeetingState::Confirmed), Some(true)),
+        Some(ListedState::Declined) => (Some(MeetingState::Declined), None),
+        Some(ListedState::Cancelled) => (Some(MeetingState::Cancelled), None),
     };
     with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
         sqlx::AssertSqlSafe(format!(
@@ -367,13 +376,13 @@ pub async fn list_all(
            AND ($2 IS NULL OR ($2 = (m.end_date <= $3)))
            AND ($4 IS NULL OR m.substitute_status = $4)
          ORDER BY m.id {}",
-            super::limit_offset(limit, offset)
+            super::limit_offset(filter.page.limit, filter.page.offset)
         ))
     )
-    .bind(stored_state)
+    .bind(stored)
     .bind(ended)
     .bind(now)
-    .bind(filter.substitute_status.as_deref())
+    .bind(filter.substitute_status)
     .fetch_all(c)
     .await)
 }

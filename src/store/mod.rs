@@ -3,6 +3,8 @@
 //! Each query is written once with `$n` placeholders (both drivers accept them) and run through
 //! [`with_db!`] / [`with_tx!`], which type-check the body once per driver. Dialect-specific SQL is
 //! kept to the few places that need it. Every function here is plain SQL: rules live in `services`.
+//! Functions that write take a transaction ([`Tx`], from the service's unit of work), never the
+//! pool; reads take whichever they run in.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub mod codec;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;
@@ -66,7 +69,37 @@ macro_rules! with_tx {
     };
 }
 
-pub use crate::{with_db, with_tx};
+/// Where a read runs: on the pool, or inside a unit of work's transaction (to see its own
+/// writes and, where a query locks, to hold its rows). For the reads both kinds of caller need.
+pub enum Conn<'a> {
+    Db(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Conn<'a> {
+        Conn::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Conn<'a> {
+    fn from(tx: &'a mut Tx) -> Conn<'a> {
+        Conn::Tx(tx)
+    }
+}
+
+/// Runs `$body` with `$c` bound to the pool or the transaction's connection of `$conn`.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Db(db) => $crate::store::with_db!(db, |$c| $body),
+            $crate::store::Conn::Tx(tx) => $crate::store::with_tx!(tx, |$c| $body),
+        }
+    };
+}
+
+pub use crate::{with_conn, with_db, with_tx};
 
 /// A pooled PostgreSQL connection idle longer than this is pinged before it is handed out, so
 /// one the server or a proxy closed meanwhile is replaced instead of failing a request. sqlx's
@@ -164,6 +197,11 @@ impl Db {
             .map(|_| ()))
     }
 
+    /// Connections in the pool, and how many of them are idle.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        with_db!(self, |pool| (pool.size(), pool.num_idle()))
+    }
+
     pub async fn close(&self) {
         with_db!(self, |c| c.close().await)
     }
@@ -199,11 +237,66 @@ impl Tx {
     }
 }
 
+/// The constraints a use case has a meaning for, each known here by its name in the schema: the
+/// one place that turns a broken constraint into something a service can match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// `users_username_lower_key`: usernames are unique regardless of case.
+    UsernameTaken,
+    /// `users_email_lower_key`: e-mail addresses are unique regardless of case.
+    EmailTaken,
+    /// `mentorship_relations_pending_pair_key`: one pending request per pair of members.
+    PendingRequestExists,
+    /// `current_relations`' key: a member is in one accepted relation at most.
+    AlreadyInCurrentRelation,
+}
+
+impl Constraint {
+    /// The constraint `err` broke, if it is one of those above.
+    pub fn of(err: &sqlx::Error) -> Option<Constraint> {
+        let name = violated_constraint(err)?;
+        Some(if name.contains("users_username_lower_key") {
+            Constraint::UsernameTaken
+        } else if name.contains("users_email_lower_key") {
+            Constraint::EmailTaken
+        } else if name.contains("pending_pair") || name.starts_with("mentorship_relations.") {
+            Constraint::PendingRequestExists
+        } else if name.contains("current_relations") {
+            Constraint::AlreadyInCurrentRelation
+        } else {
+            return None;
+        })
+    }
+}
+
+/// Turns one broken constraint of a store call into the use case's own error; any other
+/// database error stays unexpected.
+pub trait OnConstraint<T> {
+    fn on_constraint(
+        self,
+        constraint: Constraint,
+        error: impl FnOnce() -> crate::error::Error,
+    ) -> Result<T, crate::error::Error>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint(
+        self,
+        constraint: Constraint,
+        error: impl FnOnce() -> crate::error::Error,
+    ) -> Result<T, crate::error::Error> {
+        match self {
+            Err(err) if Constraint::of(&err) == Some(constraint) => Err(error()),
+            other => other.map_err(Into::into),
+        }
+    }
+}
+
 /// The name of the unique index or constraint a database error broke, if it is such an error.
 ///
 /// PostgreSQL reports the name in `constraint()`; SQLite only in the message
 /// (`UNIQUE constraint failed: index 'users_username_lower_key'`), so both are looked at.
-pub fn violated_constraint(err: &sqlx::Error) -> Option<String> {
+fn violated_constraint(err: &sqlx::Error) -> Option<String> {
     let db_err = err.as_database_error()?;
     if !(db_err.is_unique_violation() || db_err.is_foreign_key_violation()) {
         return None;

@@ -1,7 +1,8 @@
 //! Queries on `mentorship_relations` and `current_relations`.
 
-use super::{Tx, tasks::TaskRow, with_tx};
+use super::{Conn, Db, Tx, tasks::TaskRow, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
+use crate::domain::relations::RelationState;
 
 /// Someone to tell about a change: their e-mail and name.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -30,9 +31,11 @@ pub async fn end_relations_of_leaving_users(
         .await)?;
         if let Some((relation_id, partner_id)) = current {
             with_tx!(tx, |c| sqlx::query(
-                "UPDATE mentorship_relations SET state = 4 WHERE id = $1 AND state = 2"
+                "UPDATE mentorship_relations SET state = $2 WHERE id = $1 AND state = $3"
             )
             .bind(relation_id)
+            .bind(RelationState::Cancelled)
+            .bind(RelationState::Accepted)
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
@@ -55,8 +58,9 @@ pub async fn end_relations_of_leaving_users(
             }
         }
         with_tx!(tx, |c| {
-            sqlx::query("DELETE FROM mentorship_relations WHERE state = 1 AND (mentor_id = $1 OR mentee_id = $1)")
+            sqlx::query("DELETE FROM mentorship_relations WHERE state = $2 AND (mentor_id = $1 OR mentee_id = $1)")
             .bind(user_id)
+            .bind(RelationState::Pending)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -86,7 +90,10 @@ pub async fn complete_due(
         ""
     };
     // The parties come with the relations: a second query by a list of 500 ids cost more to
-    // plan (and, on PostgreSQL, to start parallel workers for) than to run.
+    // plan (and, on PostgreSQL, to start parallel workers for) than to run. The state is
+    // written into the SQL, not bound: the planner must see that it matches the condition of
+    // the partial index of due relations (`WHERE state = 2`) to use it.
+    let accepted = RelationState::Accepted.number();
     let due = with_tx!(tx, |c| {
         sqlx::query_as::<_, DueRow>(sqlx::AssertSqlSafe(format!(
             "SELECT r.id, r.end_date,
@@ -95,7 +102,7 @@ pub async fn complete_due(
              FROM mentorship_relations r
              LEFT JOIN users mu ON mu.id = r.mentor_id
              LEFT JOIN users eu ON eu.id = r.mentee_id
-             WHERE r.state = 2 AND r.end_date < $1 ORDER BY r.end_date {} {lock}",
+             WHERE r.state = {accepted} AND r.end_date < $1 ORDER BY r.end_date {} {lock}",
             super::limit_offset(limit, 0)
         )))
         .bind(now)
@@ -108,8 +115,10 @@ pub async fn complete_due(
     let ids: Vec<i64> = due.iter().map(|row| row.id).collect();
     let list = super::id_list(&ids);
     with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE mentorship_relations SET state = 5 WHERE state = 2 AND id IN ({list})"
+        "UPDATE mentorship_relations SET state = $1 WHERE state = $2 AND id IN ({list})"
     )))
+    .bind(RelationState::Completed)
+    .bind(RelationState::Accepted)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
@@ -168,7 +177,7 @@ pub struct RelationRow {
     pub accept_date: Option<f64>,
     pub start_date: Option<f64>,
     pub end_date: f64,
-    pub state: i64,
+    pub state: RelationState,
     pub notes: String,
     pub mentor_name: Option<String>,
     pub mentor_username: Option<String>,
@@ -206,7 +215,7 @@ pub async fn insert(tx: &mut Tx, relation: &NewRelation<'_>) -> Result<i64, sqlx
     with_tx!(tx, |c| {
         sqlx::query_scalar::<_, i64>(
         "INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date, end_date, state, notes)
-         VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $7, $6) RETURNING id"
     )
     .bind(relation.mentor_id)
     .bind(relation.mentee_id)
@@ -214,28 +223,22 @@ pub async fn insert(tx: &mut Tx, relation: &NewRelation<'_>) -> Result<i64, sqlx
     .bind(relation.now)
     .bind(relation.end_date)
     .bind(relation.notes)
+    .bind(RelationState::Pending)
     .fetch_one(c)
     .await
     })
 }
 
-pub async fn find(tx: &mut Tx, id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    let lock = if tx.is_postgres() {
-        " FOR UPDATE OF r"
-    } else {
-        ""
+/// A relation, row-locked on PostgreSQL when read in a transaction (SQLite's write
+/// transaction already excludes other writers).
+pub async fn find(conn: impl Into<Conn<'_>>, id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
+    let conn = conn.into();
+    let lock = match &conn {
+        Conn::Tx(tx) if tx.is_postgres() => " FOR UPDATE OF r",
+        _ => "",
     };
-    with_tx!(tx, |c| sqlx::query_as::<_, RelationRow>(
+    with_conn!(conn, |c| sqlx::query_as::<_, RelationRow>(
         sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1{lock}"))
-    )
-    .bind(id)
-    .fetch_optional(c)
-    .await)
-}
-
-pub async fn get(db: &super::Db, id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
-        sqlx::AssertSqlSafe(format!("{RELATION_SELECT} WHERE r.id = $1"))
     )
     .bind(id)
     .fetch_optional(c)
@@ -245,45 +248,54 @@ pub async fn get(db: &super::Db, id: i64) -> Result<Option<RelationRow>, sqlx::E
 /// Which relations of a user to list.
 #[derive(Debug, Clone, Copy)]
 pub enum RelationScope {
-    All(Option<i64>),
+    All(Option<RelationState>),
     EndedBefore(Timestamp),
     PendingEndingAfter(Timestamp),
 }
 
+impl RelationScope {
+    /// The values bound to `$2` (state), `$3` (ended before) and `$4` (ending after) of
+    /// [`list_for_user_sql`]; a `None` leaves its condition out.
+    pub fn binds(self) -> (Option<RelationState>, Option<Timestamp>, Option<Timestamp>) {
+        match self {
+            RelationScope::All(state) => (state, None, None),
+            RelationScope::EndedBefore(at) => (None, Some(at), None),
+            RelationScope::PendingEndingAfter(at) => (Some(RelationState::Pending), None, Some(at)),
+        }
+    }
+}
+
 /// A user's relations: those where they mentor first, then those where they are mentored.
 pub async fn list_for_user(
-    db: &super::Db,
+    db: &Db,
     user_id: i64,
     scope: RelationScope,
 ) -> Result<Vec<RelationRow>, sqlx::Error> {
-    let (sql, value) = list_for_user_sql(scope);
-    super::with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
-        sqlx::AssertSqlSafe(sql.clone())
+    let (state, ended_before, ending_after) = scope.binds();
+    with_db!(db, |c| sqlx::query_as::<_, RelationRow>(
+        sqlx::AssertSqlSafe(list_for_user_sql())
     )
     .bind(user_id)
-    .bind(value)
+    .bind(state)
+    .bind(ended_before)
+    .bind(ending_after)
     .fetch_all(c)
     .await)
 }
 
-/// The query of [`list_for_user`] and the value bound to `$2` (`$1` is the user), public for
+/// The query of [`list_for_user`] (`$1` the user, then [`RelationScope::binds`]), public for
 /// the plan checks (`EXPLAIN`) of the tests.
-pub fn list_for_user_sql(scope: RelationScope) -> (String, Option<f64>) {
-    let (condition, value): (&str, Option<f64>) = match scope {
-        RelationScope::All(None) => ("TRUE", None),
-        RelationScope::All(Some(state)) => ("r.state = $2", Some(state as f64)),
-        RelationScope::EndedBefore(at) => ("r.end_date < $2", Some(at)),
-        RelationScope::PendingEndingAfter(at) => ("r.state = 1 AND r.end_date > $2", Some(at)),
-    };
-    let sql = format!(
-        "{RELATION_SELECT} WHERE (r.mentor_id = $1 OR r.mentee_id = $1) AND ($2 IS NULL OR {condition})
+pub fn list_for_user_sql() -> String {
+    format!(
+        "{RELATION_SELECT} WHERE (r.mentor_id = $1 OR r.mentee_id = $1)
+           AND ($2 IS NULL OR r.state = $2) AND ($3 IS NULL OR r.end_date < $3)
+           AND ($4 IS NULL OR r.end_date > $4)
          ORDER BY CASE WHEN r.mentor_id = $1 THEN 0 ELSE 1 END, r.id"
-    );
-    (sql, value)
+    )
 }
 
-pub async fn current_of(db: &super::Db, user_id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
-    super::with_db!(db, |c| {
+pub async fn current_of(db: &Db, user_id: i64) -> Result<Option<RelationRow>, sqlx::Error> {
+    with_db!(db, |c| {
         sqlx::query_as::<_, RelationRow>(sqlx::AssertSqlSafe(format!(
         "{RELATION_SELECT} JOIN current_relations cr ON cr.relation_id = r.id WHERE cr.user_id = $1"
     )))
@@ -314,10 +326,12 @@ pub async fn accept(
 ) -> Result<u64, sqlx::Error> {
     let changed = with_tx!(tx, |c| {
         sqlx::query(
-        "UPDATE mentorship_relations SET state = 2, accept_date = $2, start_date = $2 WHERE id = $1 AND state = 1"
+        "UPDATE mentorship_relations SET state = $3, accept_date = $2, start_date = $2 WHERE id = $1 AND state = $4"
     )
     .bind(relation_id)
     .bind(now)
+    .bind(RelationState::Accepted)
+    .bind(RelationState::Pending)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
@@ -339,8 +353,8 @@ pub async fn accept(
 pub async fn change_state(
     tx: &mut Tx,
     relation_id: i64,
-    from: i64,
-    to: i64,
+    from: RelationState,
+    to: RelationState,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
     let changed = with_tx!(tx, |c| sqlx::query(
@@ -352,7 +366,7 @@ pub async fn change_state(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
-    if from == 2 {
+    if from == RelationState::Accepted {
         with_tx!(tx, |c| sqlx::query(
             "DELETE FROM current_relations WHERE relation_id = $1"
         )
@@ -367,9 +381,10 @@ pub async fn change_state(
 
 pub async fn delete(tx: &mut Tx, relation_id: i64) -> Result<u64, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM mentorship_relations WHERE id = $1 AND state = 1"
+        "DELETE FROM mentorship_relations WHERE id = $1 AND state = $2"
     )
     .bind(relation_id)
+    .bind(RelationState::Pending)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
@@ -380,7 +395,11 @@ pub async fn delete(tx: &mut Tx, relation_id: i64) -> Result<u64, sqlx::Error> {
 #[derive(Debug, Clone)]
 pub struct HomeSummary {
     pub name: String,
-    pub counts: [i64; 5],
+    pub pending: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub cancelled: i64,
+    pub completed: i64,
     /// Done tasks of the user's relations as the reference lists them: relations where they
     /// mentor, then where they are mentored, by relation and task id; the last three.
     pub achievements: Vec<TaskRow>,
@@ -404,17 +423,14 @@ struct HomeRow {
 /// The [`HomeSummary`] of a user, `None` if there is no such user. One query, one row per
 /// achievement (or one row without), since every round trip to the database costs a wake-up
 /// on each side: three queries made `/home` the slowest read.
-pub async fn home_summary(
-    db: &super::Db,
-    user_id: i64,
-) -> Result<Option<HomeSummary>, sqlx::Error> {
-    let rows = super::with_db!(db, |c| sqlx::query_as::<_, HomeRow>(
+pub async fn home_summary(db: &Db, user_id: i64) -> Result<Option<HomeSummary>, sqlx::Error> {
+    let rows = with_db!(db, |c| sqlx::query_as::<_, HomeRow>(
         "WITH counts AS (
-             SELECT COUNT(*) FILTER (WHERE state = 1) AS pending,
-                    COUNT(*) FILTER (WHERE state = 2) AS accepted,
-                    COUNT(*) FILTER (WHERE state = 3) AS rejected,
-                    COUNT(*) FILTER (WHERE state = 4) AS cancelled,
-                    COUNT(*) FILTER (WHERE state = 5) AS completed
+             SELECT COUNT(*) FILTER (WHERE state = $2) AS pending,
+                    COUNT(*) FILTER (WHERE state = $3) AS accepted,
+                    COUNT(*) FILTER (WHERE state = $4) AS rejected,
+                    COUNT(*) FILTER (WHERE state = $5) AS cancelled,
+                    COUNT(*) FILTER (WHERE state = $6) AS completed
              FROM mentorship_relations WHERE mentor_id = $1 OR mentee_id = $1),
          done AS (
              SELECT t.relation_id, t.id, t.description, t.created_at, t.completed_at,
@@ -430,19 +446,24 @@ pub async fn home_summary(
          ORDER BY d.side DESC, d.relation_id DESC, d.id DESC"
     )
     .bind(user_id)
+    .bind(RelationState::Pending)
+    .bind(RelationState::Accepted)
+    .bind(RelationState::Rejected)
+    .bind(RelationState::Cancelled)
+    .bind(RelationState::Completed)
     .fetch_all(c)
     .await)?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let name = first.name.clone();
-    let counts = [
+    let (name, pending, accepted, rejected, cancelled, completed) = (
+        first.name.clone(),
         first.pending,
         first.accepted,
         first.rejected,
         first.cancelled,
         first.completed,
-    ];
+    );
     // Fetched last first, to take the last three; put back in list order.
     let achievements = rows
         .into_iter()
@@ -460,7 +481,11 @@ pub async fn home_summary(
         .collect();
     Ok(Some(HomeSummary {
         name,
-        counts,
+        pending,
+        accepted,
+        rejected,
+        cancelled,
+        completed,
         achievements,
     }))
 }

@@ -1,6 +1,6 @@
 //! Queries on `tasks` and `task_comments`.
 
-use super::{Db, Tx, with_db, with_tx};
+use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -52,8 +52,12 @@ pub async fn list(db: &Db, relation_id: i64) -> Result<Vec<TaskRow>, sqlx::Error
     .await)
 }
 
-pub async fn find(db: &Db, relation_id: i64, task_id: i64) -> Result<Option<TaskRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
+pub async fn find(
+    conn: impl Into<Conn<'_>>,
+    relation_id: i64,
+    task_id: i64,
+) -> Result<Option<TaskRow>, sqlx::Error> {
+    with_conn!(conn.into(), |c| sqlx::query_as::<_, TaskRow>(
         "SELECT * FROM tasks WHERE relation_id = $1 AND id = $2"
     )
     .bind(relation_id)
@@ -62,8 +66,8 @@ pub async fn find(db: &Db, relation_id: i64, task_id: i64) -> Result<Option<Task
     .await)
 }
 
-pub async fn delete(db: &Db, relation_id: i64, task_id: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+pub async fn delete(tx: &mut Tx, relation_id: i64, task_id: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
         "DELETE FROM tasks WHERE relation_id = $1 AND id = $2"
     )
     .bind(relation_id)
@@ -75,12 +79,12 @@ pub async fn delete(db: &Db, relation_id: i64, task_id: i64) -> Result<u64, sqlx
 
 /// Marks a task done; 0 rows when it was done already (so of two racing calls one wins).
 pub async fn complete(
-    db: &Db,
+    tx: &mut Tx,
     relation_id: i64,
     task_id: i64,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| {
+    with_tx!(tx, |c| {
         sqlx::query(
         "UPDATE tasks SET is_done = TRUE, completed_at = $3 WHERE relation_id = $1 AND id = $2 AND NOT is_done"
     )
@@ -105,14 +109,14 @@ pub struct CommentRow {
 }
 
 pub async fn insert_comment(
-    db: &Db,
+    tx: &mut Tx,
     user_id: i64,
     relation_id: i64,
     task_id: i64,
     comment: &str,
     now: Timestamp,
 ) -> Result<i64, sqlx::Error> {
-    with_db!(db, |c| {
+    with_tx!(tx, |c| {
         sqlx::query_scalar::<_, i64>(
         "INSERT INTO task_comments (user_id, relation_id, task_id, creation_date, comment) VALUES ($1, $2, $3, $4, $5) RETURNING id"
     )
@@ -141,11 +145,11 @@ pub async fn comments(
 }
 
 pub async fn find_comment(
-    db: &Db,
+    tx: &mut Tx,
     relation_id: i64,
     comment_id: i64,
 ) -> Result<Option<CommentRow>, sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, CommentRow>(
+    with_tx!(tx, |c| sqlx::query_as::<_, CommentRow>(
         "SELECT * FROM task_comments WHERE id = $1 AND relation_id = $2"
     )
     .bind(comment_id)
@@ -155,12 +159,12 @@ pub async fn find_comment(
 }
 
 pub async fn update_comment(
-    db: &Db,
+    tx: &mut Tx,
     comment_id: i64,
     comment: &str,
     now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "UPDATE task_comments SET comment = $2, modification_date = $3 WHERE id = $1"
     )
     .bind(comment_id)
@@ -171,8 +175,8 @@ pub async fn update_comment(
     .map(|r| r.rows_affected()))
 }
 
-pub async fn delete_comment(db: &Db, comment_id: i64) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+pub async fn delete_comment(tx: &mut Tx, comment_id: i64) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
         "DELETE FROM task_comments WHERE id = $1"
     )
     .bind(comment_id)

@@ -1,6 +1,6 @@
 //! One-time e-mail tokens, refresh-token families and failed-login records.
 
-use super::{Db, Tx, with_db, with_tx};
+use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,11 +190,11 @@ pub async fn use_refresh_token(
 
 /// The family of a live refresh token, if any (for logout).
 pub async fn live_family_of(
-    db: &Db,
+    conn: impl Into<Conn<'_>>,
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<String>, sqlx::Error> {
-    with_db!(db, |c| {
+    with_conn!(conn.into(), |c| {
         sqlx::query_scalar::<_, String>(
         "SELECT t.family_id FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
          WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND f.revoked_at IS NULL"
@@ -206,8 +206,12 @@ pub async fn live_family_of(
     })
 }
 
-pub async fn revoke_family(db: &Db, family_id: &str, now: Timestamp) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+pub async fn revoke_family(
+    tx: &mut Tx,
+    family_id: &str,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
         "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
     )
     .bind(family_id)
@@ -281,14 +285,14 @@ pub async fn login_failures(
 
 /// Records a failed login and forgets failures older than `forget_before`, which no longer count.
 pub async fn record_login_failure(
-    db: &Db,
+    tx: &mut Tx,
     login_key: &str,
     client_ip: &str,
     user_id: Option<i64>,
     now: Timestamp,
     forget_before: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |c| {
+    with_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO login_failures (login_key, client_ip, user_id, attempted_at) VALUES ($1, $2, $3, $4)"
     )
@@ -296,11 +300,11 @@ pub async fn record_login_failure(
     .bind(client_ip)
     .bind(user_id)
     .bind(now)
-    .execute(c)
+    .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
     })?;
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "DELETE FROM login_failures WHERE attempted_at < $1"
     )
     .bind(forget_before)
@@ -310,11 +314,11 @@ pub async fn record_login_failure(
 }
 
 pub async fn clear_login_failures(
-    db: &Db,
+    tx: &mut Tx,
     login_key: &str,
     client_ip: &str,
 ) -> Result<(), sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "DELETE FROM login_failures WHERE login_key = $1 AND client_ip = $2"
     )
     .bind(login_key)

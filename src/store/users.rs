@@ -2,6 +2,7 @@
 
 use super::{Db, Tx, with_db, with_tx};
 use crate::domain::clock::Timestamp;
+use crate::domain::relations::RelationState;
 use crate::domain::users::ProfileUpdate;
 
 /// A whole `users` row.
@@ -178,12 +179,12 @@ pub async fn set_password_hash(tx: &mut Tx, id: i64, hash: &str) -> Result<u64, 
 
 /// Replaces a hash only if it is still the one that was verified (a concurrent password change wins).
 pub async fn upgrade_password_hash(
-    db: &Db,
+    tx: &mut Tx,
     id: i64,
     old: &str,
     new: &str,
 ) -> Result<u64, sqlx::Error> {
-    with_db!(db, |c| sqlx::query(
+    with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2"
     )
     .bind(id)
@@ -194,31 +195,24 @@ pub async fn upgrade_password_hash(
     .map(|r| r.rows_affected()))
 }
 
-/// Applies a validated profile change in one statement: each optional field is either kept
-/// (`$n` false) or set to the given value, which may be NULL.
+/// Applies a validated profile change in one statement: each optional text is either kept
+/// (its flag false) or set to the given value, which may be NULL.
 pub async fn update_profile(
     tx: &mut Tx,
     id: i64,
     update: &ProfileUpdate,
 ) -> Result<u64, sqlx::Error> {
-    let text = |field: &str| -> (bool, Option<String>) {
-        update
-            .texts
-            .iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, value)| (true, value.clone()))
-            .unwrap_or((false, None))
-    };
-    let (set_bio, bio) = text("bio");
-    let (set_location, location) = text("location");
-    let (set_occupation, occupation) = text("occupation");
-    let (set_organization, organization) = text("organization");
-    let (set_slack, slack) = text("slack_username");
-    let (set_social, social) = text("social_media_links");
-    let (set_skills, skills) = text("skills");
-    let (set_interests, interests) = text("interests");
-    let (set_resume, resume) = text("resume_url");
-    let (set_photo, photo) = text("photo_url");
+    let text = |field: &Option<Option<String>>| (field.is_some(), field.clone().flatten());
+    let (set_bio, bio) = text(&update.bio);
+    let (set_location, location) = text(&update.location);
+    let (set_occupation, occupation) = text(&update.occupation);
+    let (set_organization, organization) = text(&update.organization);
+    let (set_slack, slack) = text(&update.slack_username);
+    let (set_social, social) = text(&update.social_media_links);
+    let (set_skills, skills) = text(&update.skills);
+    let (set_interests, interests) = text(&update.interests);
+    let (set_resume, resume) = text(&update.resume_url);
+    let (set_photo, photo) = text(&update.photo_url);
     with_tx!(tx, |c| sqlx::query(
         "UPDATE users SET
             name = COALESCE($2, name),
@@ -570,8 +564,9 @@ pub async fn delete_unverified(tx: &mut Tx, ids: &[i64]) -> Result<u64, sqlx::Er
     let list = super::id_list(ids);
     with_tx!(tx, |c| {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM mentorship_relations WHERE state = 1 AND (mentor_id IN ({list}) OR mentee_id IN ({list}))"
+        "DELETE FROM mentorship_relations WHERE state = $1 AND (mentor_id IN ({list}) OR mentee_id IN ({list}))"
     )))
+    .bind(RelationState::Pending)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())

@@ -552,7 +552,7 @@ impl TestApp {
         job.run(&server.state, self.clock.now()).await.unwrap()
     }
 
-    pub fn state(&self) -> &mentorship::app::AppState {
+    pub fn state(&self) -> &mentorship::state::AppState {
         &self.server.as_ref().unwrap().state
     }
 

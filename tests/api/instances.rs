@@ -298,7 +298,7 @@ async fn a_job_tick_whose_instance_is_killed_mid_run_is_finished_by_another_exac
     assert_eq!(
         scalar(
             &db,
-            "SELECT COUNT(*) FROM outbox WHERE template = 'relation_completed'"
+            "SELECT COUNT(*) FROM outbox WHERE payload::json ->> 'template' = 'relation_completed'"
         )
         .await,
         2 * pairs
@@ -306,7 +306,7 @@ async fn a_job_tick_whose_instance_is_killed_mid_run_is_finished_by_another_exac
     assert_eq!(
         scalar(
             &db,
-            "SELECT COUNT(*) FROM (SELECT recipient FROM outbox GROUP BY recipient HAVING COUNT(*) > 1) AS twice"
+            "SELECT COUNT(*) FROM (SELECT payload::json ->> 'recipient' FROM outbox GROUP BY 1 HAVING COUNT(*) > 1) AS twice"
         )
         .await,
         0

@@ -2,6 +2,7 @@
 //! their indexes, so their cost does not grow with the tables. Checked on 10,000 members seeded
 //! by the benchmark's own seed (`bench/seed.sql`, so it stays valid on both databases).
 
+use mentorship::domain::relations::RelationState;
 use mentorship::store::{Db, meetings, relations, users::directory_search_sql};
 
 use crate::helpers::*;
@@ -129,16 +130,18 @@ async fn the_relation_list_uses_the_party_indexes(kind: DbKind) {
     let (_database, db) = seeded_database(kind).await;
     for scope in [
         relations::RelationScope::All(None),
-        relations::RelationScope::All(Some(2)),
+        relations::RelationScope::All(Some(RelationState::Accepted)),
         relations::RelationScope::PendingEndingAfter(0.0),
     ] {
-        let (sql, value) = relations::list_for_user_sql(scope);
-        let binds = match value {
-            Some(value) => vec![Bind::Int(7), Bind::Real(value)],
-            None => vec![Bind::Int(7), Bind::Text("x".into())],
-        };
-        // `$2 IS NULL` needs a typed NULL on PostgreSQL; a non-null value plans the same way.
-        let plan = plan(&db, &sql, &binds).await;
+        let (state, ended_before, ending_after) = scope.binds();
+        // `$n IS NULL` needs a typed NULL on PostgreSQL; a non-null value plans the same way.
+        let binds = vec![
+            Bind::Int(7),
+            Bind::Int(state.map_or(0, RelationState::number)),
+            Bind::Real(ended_before.unwrap_or(0.0)),
+            Bind::Real(ending_after.unwrap_or(0.0)),
+        ];
+        let plan = plan(&db, &relations::list_for_user_sql(), &binds).await;
         assert_no_full_scan(kind, &plan, &["mentorship_relations", "r"]);
     }
     db.close().await;
@@ -146,7 +149,13 @@ async fn the_relation_list_uses_the_party_indexes(kind: DbKind) {
 
 async fn the_upcoming_meetings_use_their_indexes(kind: DbKind) {
     let (_database, db) = seeded_database(kind).await;
-    let binds = [Bind::Int(1), Bind::Real(0.0)];
+    let binds = [
+        Bind::Int(1),
+        Bind::Real(0.0),
+        Bind::Text("proposed".into()),
+        Bind::Text("confirmed".into()),
+        Bind::Text("accepted".into()),
+    ];
     let plan = plan(&db, &meetings::upcoming_sql(20, 0), &binds).await;
     assert_no_full_scan(kind, &plan, &["meetings", "m"]);
     assert!(plan.contains("meetings_substitute_idx"), "{plan}");

@@ -2,14 +2,18 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use axum::response::Response;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AuthUser, ClientIp, JsonBody, PathParams, RefreshToken, message};
-use crate::app::AppState;
-use crate::error::{ErrorResponse, MessageBody, Result};
-use crate::services::accounts::{self, TokenPair};
+use super::message;
+use crate::domain::accounts::{
+    Credentials, EmailAddress, PasswordChange, PasswordReset, Registration, TokenPair,
+};
+use crate::error::Result;
+use crate::http::error::{ErrorResponse, MessageBody};
+use crate::http::extract::{AuthUser, ClientIp, Command, PathParams, RefreshToken};
+use crate::services::accounts;
+use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -21,41 +25,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logout))
         .routes(routes!(change_password))
         .routes(routes!(forgot_password))
-        .routes(routes!(reset_password_page))
         .routes(routes!(reset_password))
 }
 
-/// A new account. Lengths are counted without whitespace.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct RegisterRequest {
-    /// Letters, spaces and `-`; 2 to 30 characters.
-    #[schema(min_length = 2, max_length = 30, pattern = r"^[a-zA-Z\s\-]+$")]
-    name: String,
-    /// Letters, digits and `_`; 5 to 25 characters; unique regardless of case.
-    #[schema(min_length = 5, max_length = 25, pattern = r"^[a-zA-Z0-9_]+$")]
-    username: String,
-    /// 8 to 64 characters, no space.
-    #[schema(min_length = 8, max_length = 64, pattern = r"^[^ ]+$")]
-    password: String,
-    /// Unique regardless of case.
-    #[schema(pattern = r"^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")]
-    email: String,
-    /// Must be true.
-    terms_and_conditions_checked: bool,
-    need_mentoring: Option<bool>,
-    available_to_mentor: Option<bool>,
-}
-
 /// Creates an account and e-mails a verification link (valid 30 days).
-#[utoipa::path(post, path = "/register", tag = "Users", request_body = RegisterRequest,
+#[utoipa::path(post, path = "/register", tag = "Users", request_body = Registration,
     responses(
         (status = 201, body = MessageBody, description = "Created; the verification e-mail is on its way"),
         (status = 400, body = ErrorResponse, description = "Invalid input"),
         (status = 409, body = ErrorResponse, description = "Username or e-mail taken"),
         (status = 413, body = ErrorResponse)))]
-pub async fn register(State(state): State<AppState>, body: JsonBody) -> Result<Response> {
-    let outcome = accounts::register(&state, body.as_ref()).await?;
+pub async fn register(
+    State(state): State<AppState>,
+    Command(registration): Command<Registration>,
+) -> Result<Response> {
+    let outcome = accounts::register(&state, registration).await?;
     Ok(message(StatusCode::CREATED, outcome))
 }
 
@@ -71,36 +55,21 @@ pub async fn confirm_email(
     Ok(message(StatusCode::OK, outcome))
 }
 
-/// `{"email"}`.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct EmailRequest {
-    #[schema(pattern = r"^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")]
-    email: String,
-}
-
 /// Sends a new verification e-mail to an unverified account. The answer is the same whether or
 /// not the address belongs to an account.
-#[utoipa::path(post, path = "/user/resend_email", tag = "Users", request_body = EmailRequest,
+#[utoipa::path(post, path = "/user/resend_email", tag = "Users", request_body = EmailAddress,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn resend_email(State(state): State<AppState>, body: JsonBody) -> Result<Response> {
-    let outcome = accounts::resend_verification(&state, body.as_ref()).await?;
+pub async fn resend_email(
+    State(state): State<AppState>,
+    Command(address): Command<EmailAddress>,
+) -> Result<Response> {
+    let outcome = accounts::resend_verification(&state, address).await?;
     Ok(message(StatusCode::OK, outcome))
-}
-
-/// `{"username", "password"}`; `username` may be the username or the e-mail address.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct LoginRequest {
-    #[schema(min_length = 1)]
-    username: String,
-    #[schema(min_length = 1)]
-    password: String,
 }
 
 /// Logs in. After 5 failures in a minute for one login from one address, answers 429 with
 /// `Retry-After`, even for the right password.
-#[utoipa::path(post, path = "/login", tag = "Users", request_body = LoginRequest,
+#[utoipa::path(post, path = "/login", tag = "Users", request_body = Credentials,
     responses(
         (status = 200, body = TokenPair),
         (status = 400, body = ErrorResponse),
@@ -112,11 +81,9 @@ pub struct LoginRequest {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    body: JsonBody,
+    Command(credentials): Command<Credentials>,
 ) -> Result<axum::Json<TokenPair>> {
-    Ok(axum::Json(
-        accounts::login(&state, body.as_ref(), &ip).await?,
-    ))
+    Ok(axum::Json(accounts::login(&state, credentials, &ip).await?))
 }
 
 /// Trades a refresh token (as the bearer token) for a new access token and a new refresh
@@ -141,69 +108,38 @@ pub async fn logout(
     Ok(message(StatusCode::OK, outcome))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ChangePasswordRequest {
-    current_password: String,
-    /// 8 to 64 characters, no space, not the current one.
-    #[schema(min_length = 8, max_length = 64, pattern = r"^[^ ]+$")]
-    new_password: String,
-}
-
 /// Changes the caller's password; every refresh token of the account stops working.
-#[utoipa::path(put, path = "/user/change_password", tag = "Users", request_body = ChangePasswordRequest, security(("bearer" = [])),
+#[utoipa::path(put, path = "/user/change_password", tag = "Users", request_body = PasswordChange, security(("bearer" = [])),
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn change_password(
     State(state): State<AppState>,
     user: AuthUser,
-    body: JsonBody,
+    Command(change): Command<PasswordChange>,
 ) -> Result<Response> {
-    let outcome = accounts::change_password(&state, user.id, body.as_ref()).await?;
+    let outcome = accounts::change_password(&state, user.id, change).await?;
     Ok(message(StatusCode::CREATED, outcome))
 }
 
 /// E-mails a password reset link (valid 1 hour, single use) to a verified account. The answer
 /// is the same whether or not the address belongs to an account.
-#[utoipa::path(post, path = "/user/forgot_password", tag = "Users", request_body = EmailRequest,
+#[utoipa::path(post, path = "/user/forgot_password", tag = "Users", request_body = EmailAddress,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn forgot_password(State(state): State<AppState>, body: JsonBody) -> Result<Response> {
-    let outcome = accounts::forgot_password(&state, body.as_ref()).await?;
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    Command(address): Command<EmailAddress>,
+) -> Result<Response> {
+    let outcome = accounts::forgot_password(&state, address).await?;
     Ok(message(StatusCode::OK, outcome))
 }
 
-/// The page the reset e-mail links to: a form that posts the new password. Changes nothing.
-#[utoipa::path(get, path = "/user/reset_password/{token}", tag = "Users",
-    params(("token" = String, Path)), responses((status = 200, content_type = "text/html", body = String)))]
-pub async fn reset_password_page(PathParams(token): PathParams<String>) -> Response {
-    let mut response = super::html(super::docs::reset_password_page(&token));
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        "referrer-policy",
-        axum::http::HeaderValue::from_static("no-referrer"),
-    );
-    response.into_response()
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ResetPasswordRequest {
-    /// The token of the e-mailed link.
-    #[schema(min_length = 1)]
-    token: String,
-    /// 8 to 64 characters, no space.
-    #[schema(min_length = 8, max_length = 64, pattern = r"^[^ ]+$")]
-    new_password: String,
-}
-
 /// Sets a new password with the token of a reset link; every refresh token of the account stops working.
-#[utoipa::path(post, path = "/user/reset_password", tag = "Users", request_body = ResetPasswordRequest,
+#[utoipa::path(post, path = "/user/reset_password", tag = "Users", request_body = PasswordReset,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
-pub async fn reset_password(State(state): State<AppState>, body: JsonBody) -> Result<Response> {
-    let outcome = accounts::reset_password(&state, body.as_ref()).await?;
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Command(reset): Command<PasswordReset>,
+) -> Result<Response> {
+    let outcome = accounts::reset_password(&state, reset).await?;
     Ok(message(StatusCode::OK, outcome))
 }

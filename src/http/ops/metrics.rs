@@ -7,9 +7,9 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
-use crate::metrics::{self, Snapshot};
-use crate::store::Db;
+use crate::metrics;
+use crate::services::operations;
+use crate::state::AppState;
 
 /// Counts and times every request by method, route pattern and status.
 pub async fn track_requests(request: Request, next: Next) -> Response {
@@ -27,23 +27,14 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
-    let now = state.clock.now();
-    let outbox = match crate::store::outbox::backlog(&state.db).await {
-        Ok((unsent, oldest)) => Some((unsent, oldest.map_or(0.0, |t| (now - t).max(0.0)))),
-        Err(err) => {
-            tracing::warn!(error = %err, "metrics: the outbox could not be read");
-            None
-        }
-    };
-    let (pool_connections, pool_idle) = match &state.db {
-        Db::Sqlite(pool) => (pool.size(), pool.num_idle()),
-        Db::Postgres(pool) => (pool.size(), pool.num_idle()),
-    };
-    let text = metrics::render(&Snapshot {
-        outbox,
-        pool_connections,
-        pool_idle,
-    });
+pub fn routes(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(state)
+}
+
+async fn render(State(state): State<AppState>) -> Response {
+    let snapshot = operations::metrics_snapshot(&state).await;
+    let text = metrics::render(&snapshot);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }

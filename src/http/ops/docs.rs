@@ -1,5 +1,4 @@
-//! The OpenAPI document, Swagger UI (served from the binary, so it works offline), and the
-//! small HTML pages that e-mailed links open.
+//! The OpenAPI document and Swagger UI, served from the binary so they work offline.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -53,50 +52,4 @@ pub fn routes(openapi: &OpenApi) -> Router<()> {
         // The reference serves its spec at /swagger.json; tools pointed there keep working.
         .route("/swagger.json", serve_spec)
         .route("/", get(|| async { Redirect::temporary("/docs/") }))
-}
-
-/// Builds the spec without a database, for `mentorship openapi`.
-pub fn openapi_document() -> OpenApi {
-    super::api_routes().split_for_parts().1
-}
-
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
-/// The page of a password reset link: a form that posts the token and the new password.
-pub fn reset_password_page(token: &str) -> String {
-    let token = escape(token);
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Choose a new password</title>
-<style>body{{font-family:sans-serif;max-width:28em;margin:3em auto;padding:0 1em}}input,button{{font-size:1em;padding:.4em;margin:.3em 0;width:100%;box-sizing:border-box}}</style>
-</head><body>
-<h1>Choose a new password</h1>
-<form id="reset">
-<input type="hidden" name="token" value="{token}">
-<label>New password (8 to 64 characters, no spaces)<input type="password" name="new_password" minlength="8" maxlength="64" required autocomplete="new-password"></label>
-<button type="submit">Set my new password</button>
-</form>
-<p id="result" role="status"></p>
-<script>
-document.getElementById('reset').addEventListener('submit', async (event) => {{
-  event.preventDefault();
-  const form = new FormData(event.target);
-  const response = await fetch('/user/reset_password', {{
-    method: 'POST', headers: {{'Content-Type': 'application/json'}},
-    body: JSON.stringify({{token: form.get('token'), new_password: form.get('new_password')}})
-  }});
-  const body = await response.json();
-  document.getElementById('result').textContent = body.message;
-}});
-</script>
-</body></html>"#
-    )
 }

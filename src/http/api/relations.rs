@@ -3,17 +3,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AuthUser, JsonBody, PathParams, QueryParams, message};
-use crate::app::AppState;
-use crate::domain::messages;
-use crate::error::{ErrorResponse, MessageBody, Result};
-use crate::services::relations::{self, RelationList};
-use crate::services::tasks;
-use crate::store::relations::RelationRow;
-use crate::store::tasks::{CommentRow, TaskRow};
+use super::message;
+use crate::domain::relations::{
+    CurrentRelation, Dashboard, HomeStatistics, Relation, RelationList, SendRequest,
+};
+use crate::domain::tasks::{Comment, CommentText, NewTask, Task};
+use crate::error::Result;
+use crate::http::error::{ErrorResponse, MessageBody};
+use crate::http::extract::{AuthUser, Command, PathParams, QueryParams};
+use crate::services::{relations, tasks};
+use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,117 +38,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dashboard))
 }
 
-/// A party of a relation; both null once that member deleted their account.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Party {
-    pub id: Option<i64>,
-    pub name: Option<String>,
-}
-
-/// A mentorship relation as the lists show it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Relation {
-    pub id: i64,
-    pub action_user_id: i64,
-    /// The caller sent the request.
-    pub sent_by_me: bool,
-    pub mentor: Party,
-    pub mentee: Party,
-    pub creation_date: f64,
-    pub accept_date: Option<f64>,
-    pub start_date: Option<f64>,
-    pub end_date: f64,
-    /// 1 pending, 2 accepted, 3 rejected, 4 cancelled, 5 completed.
-    pub state: i64,
-    pub notes: String,
-}
-
-impl Relation {
-    fn new(r: RelationRow, me: i64) -> Relation {
-        Relation {
-            id: r.id,
-            action_user_id: r.action_user_id,
-            sent_by_me: r.action_user_id == me,
-            mentor: Party {
-                id: r.mentor_name.as_ref().and(r.mentor_id),
-                name: r.mentor_name,
-            },
-            mentee: Party {
-                id: r.mentee_name.as_ref().and(r.mentee_id),
-                name: r.mentee_name,
-            },
-            creation_date: r.creation_date,
-            accept_date: r.accept_date,
-            start_date: r.start_date,
-            end_date: r.end_date,
-            state: r.state,
-            notes: r.notes,
-        }
-    }
-}
-
-fn relations(rows: Vec<RelationRow>, me: i64) -> Vec<Relation> {
-    rows.into_iter().map(|r| Relation::new(r, me)).collect()
-}
-
-/// A task of a relation.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Task {
-    pub id: i64,
-    pub description: String,
-    pub is_done: bool,
-    pub created_at: f64,
-    pub completed_at: Option<f64>,
-}
-
-impl From<TaskRow> for Task {
-    fn from(t: TaskRow) -> Task {
-        Task {
-            id: t.id,
-            description: t.description,
-            is_done: t.is_done,
-            created_at: t.created_at,
-            completed_at: t.completed_at,
-        }
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Comment {
-    pub id: i64,
-    pub user_id: i64,
-    pub task_id: i64,
-    pub relation_id: i64,
-    pub creation_date: f64,
-    pub modification_date: Option<f64>,
-    pub comment: String,
-}
-
-impl From<CommentRow> for Comment {
-    fn from(c: CommentRow) -> Comment {
-        Comment {
-            id: c.id,
-            user_id: c.user_id,
-            task_id: c.task_id,
-            relation_id: c.relation_id,
-            creation_date: c.creation_date,
-            modification_date: c.modification_date,
-            comment: c.comment,
-        }
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct SendRequest {
-    mentor_id: i64,
-    mentee_id: i64,
-    /// UNIX seconds, 4 to 24 weeks from now.
-    end_date: f64,
-    #[schema(max_length = 400)]
-    notes: String,
-}
-
 /// Sends a mentorship request; the caller is the mentor or the mentee. The receiver is e-mailed.
 #[utoipa::path(post, path = "/mentorship_relation/send_request", tag = "Mentorship relations", request_body = SendRequest,
     security(("bearer" = [])),
@@ -157,9 +47,9 @@ pub struct SendRequest {
 pub async fn send_request(
     State(state): State<AppState>,
     user: AuthUser,
-    body: JsonBody,
+    Command(request): Command<SendRequest>,
 ) -> Result<Response> {
-    let outcome = relations::send_request(&state, user.id, body.as_ref()).await?;
+    let outcome = relations::send_request(&state, user.id, request).await?;
     Ok(message(StatusCode::CREATED, outcome))
 }
 
@@ -174,14 +64,10 @@ pub async fn list_relations(
     user: AuthUser,
     QueryParams(query): QueryParams,
 ) -> Result<axum::Json<Vec<Relation>>> {
-    let rows = relations::list(
-        &state,
-        user.id,
-        RelationList::All,
-        query.get("relation_state").map(String::as_str),
-    )
-    .await?;
-    Ok(axum::Json(relations(rows, user.id)))
+    let relation_state = query.get("relation_state").map(String::as_str);
+    Ok(axum::Json(
+        relations::list_in_state(&state, user.id, relation_state).await?,
+    ))
 }
 
 /// Relations whose end date has passed.
@@ -191,16 +77,9 @@ pub async fn list_past(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<axum::Json<Vec<Relation>>> {
-    let rows = relations::list(&state, user.id, RelationList::Past, None).await?;
-    Ok(axum::Json(relations(rows, user.id)))
-}
-
-/// The current relation, or a message saying there is none (the apps tell them apart by shape).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum CurrentRelation {
-    Relation(Relation),
-    None(MessageBody),
+    Ok(axum::Json(
+        relations::list(&state, user.id, RelationList::Past).await?,
+    ))
 }
 
 /// The caller's accepted relation, or `{"message": "You are not in a current mentorship relation."}`.
@@ -211,12 +90,7 @@ pub async fn get_current(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<axum::Json<CurrentRelation>> {
-    Ok(axum::Json(
-        match relations::current(&state, user.id).await? {
-            Some(row) => CurrentRelation::Relation(Relation::new(row, user.id)),
-            None => CurrentRelation::None(messages::NOT_IN_MENTORED_RELATION_CURRENTLY.into()),
-        },
-    ))
+    Ok(axum::Json(relations::current(&state, user.id).await?))
 }
 
 /// Pending requests, sent and received, whose end date is still ahead.
@@ -226,8 +100,9 @@ pub async fn list_pending(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<axum::Json<Vec<Relation>>> {
-    let rows = relations::list(&state, user.id, RelationList::Pending, None).await?;
-    Ok(axum::Json(relations(rows, user.id)))
+    Ok(axum::Json(
+        relations::list(&state, user.id, RelationList::Pending).await?,
+    ))
 }
 
 /// Accepts a request the caller received; the sender is e-mailed.
@@ -291,15 +166,8 @@ pub async fn delete_request(
     ))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct CreateTask {
-    #[schema(max_length = 1000)]
-    description: String,
-}
-
 /// Adds a task to an accepted relation.
-#[utoipa::path(post, path = "/mentorship_relation/{relation_id}/task", tag = "Tasks", request_body = CreateTask, security(("bearer" = [])),
+#[utoipa::path(post, path = "/mentorship_relation/{relation_id}/task", tag = "Tasks", request_body = NewTask, security(("bearer" = [])),
     params(("relation_id" = i64, Path)),
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
@@ -307,11 +175,11 @@ pub async fn create_task(
     State(state): State<AppState>,
     user: AuthUser,
     PathParams(id): PathParams<i64>,
-    body: JsonBody,
+    Command(task): Command<NewTask>,
 ) -> Result<Response> {
     Ok(message(
         StatusCode::CREATED,
-        tasks::create_task(&state, user.id, id, body.as_ref()).await?,
+        tasks::create_task(&state, user.id, id, task).await?,
     ))
 }
 
@@ -324,8 +192,7 @@ pub async fn list_tasks(
     user: AuthUser,
     PathParams(id): PathParams<i64>,
 ) -> Result<axum::Json<Vec<Task>>> {
-    let rows = tasks::list_tasks(&state, user.id, id).await?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(tasks::list_tasks(&state, user.id, id).await?))
 }
 
 /// Deletes a task.
@@ -359,15 +226,8 @@ pub async fn complete_task(
     ))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct CommentRequest {
-    /// At most 400 characters, whitespace not counted.
-    comment: String,
-}
-
 /// Comments on a task of an accepted relation.
-#[utoipa::path(post, path = "/mentorship_relation/{relation_id}/task/{task_id}/comment", tag = "Task comments", request_body = CommentRequest,
+#[utoipa::path(post, path = "/mentorship_relation/{relation_id}/task/{task_id}/comment", tag = "Task comments", request_body = CommentText,
     security(("bearer" = [])), params(("relation_id" = i64, Path), ("task_id" = i64, Path)),
     responses((status = 201, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
@@ -375,11 +235,11 @@ pub async fn create_comment(
     State(state): State<AppState>,
     user: AuthUser,
     PathParams((id, task_id)): PathParams<(i64, i64)>,
-    body: JsonBody,
+    Command(text): Command<CommentText>,
 ) -> Result<Response> {
     Ok(message(
         StatusCode::CREATED,
-        tasks::create_comment(&state, user.id, id, task_id, body.as_ref()).await?,
+        tasks::create_comment(&state, user.id, id, task_id, text).await?,
     ))
 }
 
@@ -392,25 +252,26 @@ pub async fn list_comments(
     user: AuthUser,
     PathParams((id, task_id)): PathParams<(i64, i64)>,
 ) -> Result<axum::Json<Vec<Comment>>> {
-    let rows = tasks::list_comments(&state, user.id, id, task_id).await?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(
+        tasks::list_comments(&state, user.id, id, task_id).await?,
+    ))
 }
 
 /// Edits the caller's comment.
 #[utoipa::path(put, path = "/mentorship_relation/{relation_id}/task/{task_id}/comment/{comment_id}", tag = "Task comments",
-    request_body = CommentRequest, security(("bearer" = [])),
+    request_body = CommentText, security(("bearer" = [])),
     params(("relation_id" = i64, Path), ("task_id" = i64, Path), ("comment_id" = i64, Path)),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn update_comment(
     State(state): State<AppState>,
     user: AuthUser,
-    PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>,
-    body: JsonBody,
+    PathParams(ids): PathParams<(i64, i64, i64)>,
+    Command(text): Command<CommentText>,
 ) -> Result<Response> {
     Ok(message(
         StatusCode::OK,
-        tasks::update_comment(&state, user.id, id, task_id, comment_id, body.as_ref()).await?,
+        tasks::update_comment(&state, user.id, ids, text).await?,
     ))
 }
 
@@ -421,24 +282,12 @@ pub async fn update_comment(
 pub async fn delete_comment(
     State(state): State<AppState>,
     user: AuthUser,
-    PathParams((id, task_id, comment_id)): PathParams<(i64, i64, i64)>,
+    PathParams(ids): PathParams<(i64, i64, i64)>,
 ) -> Result<Response> {
     Ok(message(
         StatusCode::OK,
-        tasks::delete_comment(&state, user.id, id, task_id, comment_id).await?,
+        tasks::delete_comment(&state, user.id, ids).await?,
     ))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct HomeStatistics {
-    pub name: String,
-    pub pending_requests: i64,
-    pub accepted_requests: i64,
-    pub rejected_requests: i64,
-    pub completed_relations: i64,
-    pub cancelled_relations: i64,
-    /// The latest three completed tasks, most recent first.
-    pub achievements: Vec<Task>,
 }
 
 /// Counts of the caller's relations by state, and their latest achievements.
@@ -448,125 +297,15 @@ pub async fn home(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<axum::Json<HomeStatistics>> {
-    let home = tasks::home(&state, user.id).await?;
-    Ok(axum::Json(HomeStatistics {
-        name: home.name,
-        pending_requests: home.counts[0],
-        accepted_requests: home.counts[1],
-        rejected_requests: home.counts[2],
-        cancelled_relations: home.counts[3],
-        completed_relations: home.counts[4],
-        achievements: home.achievements.into_iter().map(Into::into).collect(),
-    }))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DashboardParty {
-    pub id: Option<i64>,
-    pub user_name: Option<String>,
-    pub photo_url: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DashboardRelation {
-    pub id: i64,
-    pub action_user_id: i64,
-    pub mentor: DashboardParty,
-    pub mentee: DashboardParty,
-    pub creation_date: f64,
-    pub accept_date: Option<f64>,
-    pub start_date: Option<f64>,
-    pub end_date: f64,
-    pub state: i64,
-    pub notes: String,
-}
-
-#[derive(Serialize, Default, utoipa::ToSchema)]
-pub struct ByState {
-    pub accepted: Vec<DashboardRelation>,
-    pub rejected: Vec<DashboardRelation>,
-    pub completed: Vec<DashboardRelation>,
-    pub cancelled: Vec<DashboardRelation>,
-    pub pending: Vec<DashboardRelation>,
-}
-
-#[derive(Serialize, Default, utoipa::ToSchema)]
-pub struct SentReceived {
-    pub sent: ByState,
-    pub received: ByState,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DashboardBody {
-    pub as_mentor: SentReceived,
-    pub as_mentee: SentReceived,
-    /// Present only when the caller has a current relation: its tasks not done yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks_todo: Option<Vec<Task>>,
-    /// Present only when the caller has a current relation: its tasks done.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks_done: Option<Vec<Task>>,
+    Ok(axum::Json(tasks::home(&state, user.id).await?))
 }
 
 /// The caller's relations grouped by role, direction and state, and the tasks of the current one.
 #[utoipa::path(get, path = "/dashboard", tag = "Users", security(("bearer" = [])),
-    responses((status = 200, body = DashboardBody), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = Dashboard), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn dashboard(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<axum::Json<DashboardBody>> {
-    let dashboard = tasks::dashboard(&state, user.id).await?;
-    let mut body = DashboardBody {
-        as_mentor: SentReceived::default(),
-        as_mentee: SentReceived::default(),
-        tasks_todo: None,
-        tasks_done: None,
-    };
-    for r in dashboard.relations {
-        let as_mentor = r.mentor_id == Some(user.id);
-        let sent = r.action_user_id == user.id;
-        let party =
-            |id: Option<i64>, username: Option<String>, photo_url: Option<String>| DashboardParty {
-                id: username.as_ref().and(id),
-                user_name: username,
-                photo_url,
-            };
-        let state_value = r.state;
-        let item = DashboardRelation {
-            id: r.id,
-            action_user_id: r.action_user_id,
-            mentor: party(r.mentor_id, r.mentor_username, r.mentor_photo_url),
-            mentee: party(r.mentee_id, r.mentee_username, r.mentee_photo_url),
-            creation_date: r.creation_date,
-            accept_date: r.accept_date,
-            start_date: r.start_date,
-            end_date: r.end_date,
-            state: state_value,
-            notes: r.notes,
-        };
-        let role = if as_mentor {
-            &mut body.as_mentor
-        } else {
-            &mut body.as_mentee
-        };
-        let direction = if sent {
-            &mut role.sent
-        } else {
-            &mut role.received
-        };
-        let bucket = match state_value {
-            1 => &mut direction.pending,
-            2 => &mut direction.accepted,
-            3 => &mut direction.rejected,
-            4 => &mut direction.cancelled,
-            _ => &mut direction.completed,
-        };
-        bucket.push(item);
-    }
-    if let Some(tasks) = dashboard.current_tasks {
-        let (done, todo): (Vec<_>, Vec<_>) = tasks.into_iter().partition(|t| t.is_done);
-        body.tasks_todo = Some(todo.into_iter().map(Into::into).collect());
-        body.tasks_done = Some(done.into_iter().map(Into::into).collect());
-    }
-    Ok(axum::Json(body))
+) -> Result<axum::Json<Dashboard>> {
+    Ok(axum::Json(tasks::dashboard(&state, user.id).await?))
 }

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
+use crate::services::operations::{self, Readiness};
+use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,28 +26,30 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "Health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn readiness(State(state): State<AppState>) -> Response {
-    if state.is_draining() {
-        let body = Health {
-            status: "draining",
-            database: "not checked",
-        };
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
-    }
-    match state.db.ping().await {
-        Ok(()) => axum::Json(Health {
-            status: "ok",
-            database: "ok",
-        })
-        .into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness: the database does not answer");
-            let body = Health {
+    let (status, body) = match operations::readiness(&state).await {
+        Readiness::Ready => (
+            StatusCode::OK,
+            Health {
+                status: "ok",
+                database: "ok",
+            },
+        ),
+        Readiness::Draining => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Health {
+                status: "draining",
+                database: "not checked",
+            },
+        ),
+        Readiness::DatabaseDown => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Health {
                 status: "unavailable",
                 database: "unavailable",
-            };
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-        }
-    }
+            },
+        ),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// Liveness: the process answers; touches nothing else.

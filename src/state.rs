@@ -1,0 +1,103 @@
+//! What every request, job and command shares ([`AppState`]), and the unit of work every
+//! change goes through ([`UnitOfWork`]): one transaction that also carries the rows queued with
+//! the change (outbox messages today), so they commit together or not at all.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::domain::clock::Clock;
+use crate::error::Result;
+use crate::mail::Outgoing;
+use crate::outbox::Message;
+use crate::security::Keys;
+use crate::security::password::PasswordHasher;
+use crate::store::{self, Db, Tx};
+
+/// Everything a request or a job needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub keys: Arc<Keys>,
+    pub hasher: PasswordHasher,
+    /// Wakes the outbox worker once a transaction that queued a message has committed.
+    pub outbox_wake: Arc<Notify>,
+    /// True once shutdown has begun: readiness answers 503 so the load balancer drains us.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, clock: Clock) -> AppState {
+        let hashing_threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        AppState {
+            keys: Arc::new(Keys::derive(&config.secret_key)),
+            db,
+            config: Arc::new(config),
+            clock,
+            hasher: PasswordHasher::new(hashing_threads),
+            outbox_wake: Arc::new(Notify::new()),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Starts a unit of work: a write transaction (SQLite takes its write lock at once).
+    pub async fn unit_of_work(&self) -> Result<UnitOfWork<'_>> {
+        Ok(UnitOfWork {
+            state: self,
+            tx: self.db.begin().await?,
+            outbox: Vec::new(),
+        })
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// One change: its transaction and what it queues. Dropped without [`UnitOfWork::commit`], it
+/// rolls everything back, queued messages included.
+pub struct UnitOfWork<'a> {
+    state: &'a AppState,
+    tx: Tx,
+    outbox: Vec<Message>,
+}
+
+impl UnitOfWork<'_> {
+    /// The transaction, for the store's functions.
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Renders a mail now and queues it with the change.
+    pub fn queue_mail(&mut self, mail: Outgoing<'_>) -> Result<()> {
+        self.outbox.push(Message::Mail(mail.render()?));
+        Ok(())
+    }
+
+    /// Commits the change with everything it queued, then wakes the outbox worker.
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.outbox.is_empty() {
+            let payloads: Vec<(&'static str, String)> = self
+                .outbox
+                .iter()
+                .map(|message| (message.kind(), message.payload()))
+                .collect();
+            let rows: Vec<store::outbox::NewRow> = payloads
+                .iter()
+                .map(|(kind, payload)| store::outbox::NewRow { kind, payload })
+                .collect();
+            store::outbox::enqueue(&mut self.tx, &rows, self.state.clock.now()).await?;
+        }
+        self.tx.commit().await?;
+        if !self.outbox.is_empty() {
+            self.state.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+}
