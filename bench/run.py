@@ -230,7 +230,7 @@ JOB_MEMBERS = 200_000
 
 
 def jobs_bench(db_kind):
-    """Times both scheduled jobs over 100,000 due rows each: 200,000 members seeded as for the
+    """Times the completion and deletion jobs over 100,000 due rows each: 200,000 members seeded as for the
     endpoints, then the first 100,000 relations accepted and past their end date, and the
     members above id 100,000 unverified since long ago. Returns each job's duration as the
     command prints it."""

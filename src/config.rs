@@ -1,4 +1,5 @@
-//! Settings, read from the environment (names fixed by design.md §2: scripts rely on them).
+//! Settings, read from the environment. The names are stable: deployment scripts rely on them
+//! (the README's configuration table lists them).
 //! A bad value stops the start with one line that names the variable.
 
 use std::net::SocketAddr;

@@ -23,7 +23,7 @@ pub const THROTTLE_PER_LOGIN_AND_IP: i64 = 5;
 /// down too, without letting one stranger lock a member out with five tries.
 pub const THROTTLE_PER_ACCOUNT: i64 = 20;
 
-/// `POST /register`: a new account.
+/// A new account. Lengths are counted without whitespace.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct Registration {
     #[schema(schema_with = rules::schema::name)]
@@ -38,9 +38,11 @@ pub struct Registration {
     pub email: String,
     /// Must be true.
     pub terms_and_conditions_checked: bool,
-    #[schema(value_type = Option<bool>)]
+    /// False when left out.
+    #[schema(required = false)]
     pub need_mentoring: bool,
-    #[schema(value_type = Option<bool>)]
+    /// False when left out.
+    #[schema(required = false)]
     pub available_to_mentor: bool,
 }
 
@@ -95,7 +97,7 @@ impl FromJson for Registration {
     }
 }
 
-/// `POST /user/resend_email` and `POST /user/forgot_password`: an e-mail address.
+/// An e-mail address.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct EmailAddress {
     #[schema(pattern = r"^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")]
@@ -122,7 +124,7 @@ impl FromJson for EmailAddress {
     }
 }
 
-/// `POST /login`: `username` may be the username or the e-mail address.
+/// `username` may be the username or the e-mail address.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct Credentials {
     #[schema(min_length = 1)]
@@ -153,7 +155,7 @@ impl Credentials {
     }
 }
 
-/// `PUT /user/change_password`.
+/// The current password and a new one.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct PasswordChange {
     pub current_password: String,
@@ -191,7 +193,7 @@ fn check_new_password(rule: rules::TextRule, password: &str) -> Result<()> {
     rule.check_length(password)
 }
 
-/// `POST /user/reset_password`.
+/// The token of a reset link and the new password.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct PasswordReset {
     /// The token of the e-mailed link.

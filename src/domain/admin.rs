@@ -6,7 +6,7 @@ use crate::domain::json::{self, FromJson, JsonType, SchemaCheck};
 use crate::domain::messages;
 use crate::error::{Error, Result};
 
-/// `POST /admin/new` and `POST /admin/remove`.
+/// The member to make an admin, or to revoke.
 #[derive(Debug, Clone, Copy, utoipa::ToSchema)]
 pub struct AdminTarget {
     pub user_id: i64,

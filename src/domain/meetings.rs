@@ -158,7 +158,7 @@ pub fn transition(
 /// apart), and an optional place and notes.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct MeetingDetails {
-    /// NaN when something other than a number was sent ([`MeetingDetails::check_times`]).
+    // NaN when something other than a number was sent (`MeetingDetails::check_times`).
     pub start_date: f64,
     pub end_date: f64,
     /// A room, an address or a URL.
@@ -205,7 +205,7 @@ impl MeetingDetails {
     }
 }
 
-/// `POST /meeting/<id>/substitute`: whom the titular mentor invites.
+/// Whom the titular mentor invites as substitute.
 #[derive(Debug, Clone, Copy, utoipa::ToSchema)]
 pub struct SubstituteInvitation {
     /// A verified member available to mentor, neither the mentor nor the mentee.

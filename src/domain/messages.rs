@@ -1,5 +1,5 @@
-//! Every message the API answers with. The texts are the reference server's (anchor-api.md,
-//! Appendix A) so existing clients that compare them keep working; the names double as the
+//! Every message the API answers with. The texts are the reference server's, so existing
+//! clients that compare them keep working (docs/API-COMPATIBILITY.md); the names double as the
 //! stable machine-readable `code` of error bodies.
 
 /// A response message: its stable code and its text.
@@ -30,7 +30,6 @@ messages! {
     EMAIL_EXPIRED_OR_TOKEN_IS_INVALID = "The confirmation link is invalid or the token has expired.";
     EMAIL_FIELD_IS_MISSING = "Email field is missing.";
     EMAIL_INPUT_BY_USER_IS_INVALID = "Your email is invalid.";
-    EMAIL_VERIFICATION_MESSAGE = "Check your email, a new verification email was sent.";
     END_DATE_FIELD_IS_MISSING = "End date field is missing.";
     END_TIME_BEFORE_PRESENT = "End date is invalid since date has passed.";
     FIELD_AVAILABLE_TO_MENTOR_IS_INVALID = "Field available_to_mentor is not valid.";
@@ -56,7 +55,6 @@ messages! {
     MENTOR_TIME_GREATER_THAN_MAX_TIME = "Mentorship relation maximum duration is 6 months.";
     MENTOR_TIME_LESS_THAN_MIN_TIME = "Mentorship relation minimum duration is 4 week.";
     NAME_INPUT_BY_USER_IS_INVALID = "Your name is invalid.";
-    NAME_USERNAME_AND_PASSWORD_NOT_IN_STRING_FORMAT = "Name, username and password must be in string format.";
     NEW_USERNAME_INPUT_BY_USER_IS_INVALID = "Your new username is invalid.";
     NOTES_FIELD_IS_MISSING = "Notes field is missing.";
     NOT_IN_MENTORED_RELATION_CURRENTLY = "You are not in a current mentorship relation.";
@@ -83,7 +81,6 @@ messages! {
     USERNAME_FIELD_IS_MISSING = "The field username is missing.";
     USERNAME_INPUT_BY_USER_IS_INVALID = "Your username is invalid.";
     USER_ADMIN_STATUS_WAS_REVOKED = "User admin status was revoked.";
-    USER_ALREADY_CONFIRMED_ACCOUNT = "You already confirm your email.";
     USER_ASSIGN_NOT_ADMIN = "You don't have admin status. You can't assign other user as admin.";
     USER_CANNOT_BE_ASSIGNED_ADMIN_BY_USER = "You cannot assign yourself as an Admin.";
     USER_CANNOT_REVOKE_ADMIN_STATUS = "You cannot revoke your adminstatus.";
@@ -97,7 +94,6 @@ messages! {
     USER_IS_ALREADY_AN_ADMIN = "User is already an Admin.";
     USER_IS_INVOLVED_IN_A_MENTORSHIP_RELATION = "You are currently involved in a mentorship relation.";
     USER_IS_NOT_AN_ADMIN = "User is not an Admin.";
-    USER_IS_NOT_REGISTERED_IN_THE_SYSTEM = "You are not registered in the system.";
     USER_IS_NOW_AN_ADMIN = "User is now an Admin.";
     USER_NOT_FOUND = "User not found.";
     USER_NOT_INVOLVED_IN_THIS_MENTOR_RELATION = "You are not involved in this mentorship relation.";

@@ -195,8 +195,8 @@ impl PartyId {
     }
 }
 
-/// `POST /mentorship_relation/send_request`, as sent; [`SendRequest::check`] applies the rules
-/// that need the caller and the time.
+/// A mentorship request: the caller is the mentor or the mentee.
+// Read as sent; `SendRequest::check` applies the rules that need the caller and the time.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct SendRequest {
     #[schema(value_type = i64)]
@@ -205,8 +205,8 @@ pub struct SendRequest {
     pub mentee_id: PartyId,
     /// UNIX seconds, 4 to 24 weeks from now.
     pub end_date: f64,
-    /// `None` when something other than a string was sent.
-    #[schema(schema_with = rules::schema::relation_notes)]
+    // `None` when something other than a string was sent.
+    #[schema(schema_with = rules::schema::relation_notes, required = true)]
     pub notes: Option<String>,
 }
 

@@ -4,7 +4,7 @@
 //! The reference counts a text's length after removing all whitespace (`" a"` is one
 //! character), which `minLength`/`maxLength` cannot say; the schema says it with a pattern.
 
-use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -131,6 +131,15 @@ impl TextRule {
 
     /// The OpenAPI schema of a field under this rule.
     pub fn schema(&self) -> Object {
+        self.schema_of(SchemaType::new(Type::String))
+    }
+
+    /// The schema of a field under this rule that also takes `null` (it then clears the field).
+    pub fn nullable_schema(&self) -> Object {
+        self.schema_of(SchemaType::from_iter([Type::String, Type::Null]))
+    }
+
+    fn schema_of(&self, schema_type: SchemaType) -> Object {
         let mut description = format!("At most {} characters, whitespace not counted", self.max);
         if self.min > 0 {
             description = format!(
@@ -145,7 +154,7 @@ impl TextRule {
             Allowed::Password => description.push_str("; no space"),
         }
         ObjectBuilder::new()
-            .schema_type(Type::String)
+            .schema_type(schema_type)
             .pattern(Some(self.pattern()))
             .description(Some(format!("{description}.")))
             .build()
@@ -159,6 +168,11 @@ pub mod schema {
     macro_rules! schema_fns {
         ($($name:ident => $rule:expr),* $(,)?) => {
             $(pub fn $name() -> Object { $rule.schema() })*
+            /// The same rules, for fields that also take `null`.
+            pub mod nullable {
+                use super::*;
+                $(pub fn $name() -> Object { $rule.nullable_schema() })*
+            }
         };
     }
 
@@ -203,13 +217,38 @@ mod tests {
         );
     }
 
-    /// The schema's pattern accepts exactly what the checks accept (for these rules, whose
-    /// patterns a plain matcher can check: no regex crate is needed for that).
+    const RULES: [TextRule; 4] = [NAME, USERNAME, PASSWORD, BIO];
+
+    /// What the checks accept, as one answer.
+    fn accepted(rule: &TextRule, text: &str) -> bool {
+        rule.check_length(text).is_ok() && rule.allows(text)
+    }
+
     #[test]
-    fn a_name_of_one_letter_and_a_space_is_refused_by_both() {
-        assert!(NAME.check_length(" a").is_err());
-        assert!(NAME.pattern().contains("{2,30}"));
-        assert!(PASSWORD.allows("tab\tis-fine"));
-        assert!(!PASSWORD.allows("no spaces"));
+    fn a_name_of_one_letter_and_a_space_is_refused_by_checks_and_schema_alike() {
+        let pattern = regex::Regex::new(&NAME.pattern()).unwrap();
+        assert!(!accepted(&NAME, " a"));
+        assert!(!pattern.is_match(" a"));
+        assert!(accepted(&NAME, " a b"));
+        assert!(pattern.is_match(" a b"));
+        assert!(accepted(&PASSWORD, "tab\tis-fine"));
+        assert!(!accepted(&PASSWORD, "no spaces here"));
+    }
+
+    proptest::proptest! {
+        /// The schema promises exactly what the server accepts.
+        #[test]
+        fn the_schema_pattern_accepts_exactly_what_the_checks_accept(
+            text in "[ a-zA-Z0-9_\\-\t\u{2003}é!]{0,70}"
+        ) {
+            for rule in RULES {
+                let pattern = regex::Regex::new(&rule.pattern()).unwrap();
+                proptest::prop_assert_eq!(
+                    pattern.is_match(&text),
+                    accepted(&rule, &text),
+                    "{} on {:?}", rule.field, text
+                );
+            }
+        }
     }
 }

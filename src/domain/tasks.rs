@@ -9,7 +9,7 @@ use crate::domain::messages;
 use crate::domain::rules;
 use crate::error::{Error, Result};
 
-/// `POST /mentorship_relation/<id>/task`.
+/// A new task.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct NewTask {
     #[schema(schema_with = rules::schema::task_description)]
@@ -28,7 +28,8 @@ impl FromJson for NewTask {
     }
 }
 
-/// The text of a new or edited comment; checked before anything else, as the reference does.
+/// The text of a new or edited comment.
+// Checked before anything else, as the reference does.
 #[derive(Debug, Clone, utoipa::ToSchema)]
 pub struct CommentText {
     #[schema(schema_with = rules::schema::comment)]

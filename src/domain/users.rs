@@ -28,35 +28,38 @@ pub fn is_valid_email(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// `PUT /user`: fields to change. `None` leaves a field as it is; for the optional texts,
-/// `Some(None)` clears it (an empty string or `null` was sent).
+/// The profile fields to change; those left out stay as they are. An empty string or `null`
+/// clears an optional text (not the name nor the username).
+// `None` leaves a field as it is; for the optional texts, `Some(None)` clears it.
 #[derive(Debug, Default, Clone, utoipa::ToSchema)]
 pub struct ProfileUpdate {
-    #[schema(schema_with = rules::schema::name)]
+    #[schema(schema_with = rules::schema::nullable::name)]
     pub name: Option<String>,
-    #[schema(schema_with = rules::schema::username)]
+    #[schema(schema_with = rules::schema::nullable::username)]
     pub username: Option<String>,
-    #[schema(schema_with = rules::schema::bio)]
+    #[schema(schema_with = rules::schema::nullable::bio)]
     pub bio: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::location)]
+    #[schema(schema_with = rules::schema::nullable::location)]
     pub location: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::occupation)]
+    #[schema(schema_with = rules::schema::nullable::occupation)]
     pub occupation: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::organization)]
+    #[schema(schema_with = rules::schema::nullable::organization)]
     pub organization: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::slack_username)]
+    #[schema(schema_with = rules::schema::nullable::slack_username)]
     pub slack_username: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::social_media_links)]
+    #[schema(schema_with = rules::schema::nullable::social_media_links)]
     pub social_media_links: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::skills)]
+    #[schema(schema_with = rules::schema::nullable::skills)]
     pub skills: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::interests)]
+    #[schema(schema_with = rules::schema::nullable::interests)]
     pub interests: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::resume_url)]
+    #[schema(schema_with = rules::schema::nullable::resume_url)]
     pub resume_url: Option<Option<String>>,
-    #[schema(schema_with = rules::schema::photo_url)]
+    #[schema(schema_with = rules::schema::nullable::photo_url)]
     pub photo_url: Option<Option<String>>,
+    #[schema(value_type = bool, required = false)]
     pub need_mentoring: Option<bool>,
+    #[schema(value_type = bool, required = false)]
     pub available_to_mentor: Option<bool>,
 }
 

@@ -1,5 +1,5 @@
-//! Access and refresh tokens: HS256 JWTs with the reference's claims (anchor-api.md deviation
-//! 10). The algorithm is pinned server-side and time is checked against the application clock.
+//! Access and refresh tokens: HS256 JWTs with the reference's claims (docs/API-COMPATIBILITY.md,
+//! deviation 10). The algorithm is pinned server-side and time is checked against the application clock.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use crate::domain::messages;
 use crate::error::{Error, ErrorKind, Result};
 
-/// Argon2id with m=19456 KiB, t=2, p=1 (OWASP's recommendation, security.md).
+/// Argon2id with m=19456 KiB, t=2, p=1 (OWASP's recommendation).
 fn params() -> Params {
     Params::new(19_456, 2, 1, None).expect("valid Argon2 parameters")
 }

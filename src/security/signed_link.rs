@@ -1,4 +1,4 @@
-//! Signed links for answering a substitute invitation from an e-mail (security.md).
+//! Signed links for answering a substitute invitation from an e-mail (docs/SECURITY.md).
 //!
 //! A link is `<PUBLIC_URL>/meeting/<id>/substitute/<decision>?invitee=..&nonce=..&exp=..&kid=..&signature=..`.
 //! The signature is HMAC-SHA256, under a key derived for this purpose only, over a text that

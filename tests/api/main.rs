@@ -15,4 +15,5 @@ mod query_plans;
 mod relation_rules;
 mod relations;
 mod signed_links;
+mod structure;
 mod users;

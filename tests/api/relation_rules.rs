@@ -1325,7 +1325,7 @@ async fn creating_a_task_checks_in_order(kind: DbKind) {
     new_task(&app, &mentee, id, "Read").await;
     new_task(&app, &mentor, id, "Write").await;
 
-    // Listing: a missing relation, then involvement (403, deviation 11).
+    // Listing: a missing relation, then involvement (403, docs/API-COMPATIBILITY.md deviation 11).
     let (status, body) = app
         .get(
             &format!("/mentorship_relation/{NOBODY}/tasks"),
@@ -1607,7 +1607,7 @@ async fn comment_operations_check_relation_involvement_state_and_task_in_order(k
         StatusCode::NOT_FOUND,
         RELATION_MISSING,
     );
-    // Pending: involvement is said before the state (403, deviation 11), the state before the task.
+    // Pending: involvement is said before the state (403, docs/API-COMPATIBILITY.md deviation 11), the state before the task.
     expect(
         comment(&app, &outsider, id, 1, body.clone()).await,
         StatusCode::FORBIDDEN,

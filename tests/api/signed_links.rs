@@ -1,4 +1,4 @@
-//! Signed links for substitute invitations, through HTTP: security.md's cases 1 to 14. Every
+//! Signed links for substitute invitations, through HTTP: the cases of docs/SECURITY.md. Every
 //! refused answer leaves the meeting's row as it was and queues no mail.
 
 use base64::Engine;
