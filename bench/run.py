@@ -28,7 +28,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, "target", "release", "mentorship")
+# MENTORSHIP_BINARY runs another build (an older commit, to compare two in one sitting).
+BINARY = os.environ.get("MENTORSHIP_BINARY") or os.path.join(ROOT, "target", "release", "mentorship")
 PASSWORD = "bench-password"
 
 

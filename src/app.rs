@@ -53,17 +53,26 @@ impl Default for ServeOptions {
 fn outbox_worker(state: &AppState) -> anyhow::Result<Worker> {
     let mail =
         Transport::from_config(&state.config.mail_transport, state.config.mail_from.clone())?;
+    if mail.is_log() {
+        tracing::warn!(
+            "SMTP_URL is unset: e-mails, with the links in them, are written to this log. \
+             That is for development; set SMTP_URL in production"
+        );
+    }
     Ok(Worker {
-        db: state.db.clone(),
+        state: state.clone(),
         mail,
-        clock: state.clock.clone(),
-        wake: state.outbox_wake.clone(),
     })
 }
 
 /// Migrates, binds `config.bind_addr` (port 0 picks a free port) and serves until stopped.
 pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<RunningServer> {
-    let db = Db::connect(&config.database_url, config.database_max_connections).await?;
+    let db = Db::connect_with(
+        &config.database_url,
+        config.database_max_connections,
+        config.database_acquire_timeout,
+    )
+    .await?;
     db.migrate().await?;
     let listener = TcpListener::bind(config.bind_addr)
         .await
@@ -82,6 +91,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
     });
 
     let router = crate::http::router(state.clone());
+    let limits = crate::http::serve::Limits::from_config(&state.config);
     let serve_state = state.clone();
     let db = state.db.clone();
     let mut serve_shutdown = shutdown_rx.clone();
@@ -99,18 +109,17 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
             tokio::time::sleep(drain).await;
             tracing::info!("no longer accepting connections; finishing in-flight requests");
         };
-        axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(router),
-        )
-        .with_graceful_shutdown(signal)
-        .await
-        .context("serving HTTP")?;
-        let _ = worker_task.await;
-        if let Some(task) = scheduler_task {
-            let _ = task.await;
+        crate::http::serve::serve(listener, router, limits, signal).await;
+        for (name, task) in [
+            ("outbox worker", Some(worker_task)),
+            ("scheduler", scheduler_task),
+        ] {
+            if let Some(Err(err)) = match task {
+                Some(task) => Some(task.await),
+                None => None,
+            } {
+                tracing::error!(error = %err, "the {name} stopped abnormally");
+            }
         }
         db.close().await;
         Ok(())
@@ -125,7 +134,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
 
 /// Connects and migrates, for a command that works without serving (`jobs run`, `admin`).
 pub async fn connect(config: Config, clock: Clock) -> anyhow::Result<AppState> {
-    let db = Db::connect(&config.database_url, 4).await?;
+    let db = Db::connect_with(&config.database_url, 4, config.database_acquire_timeout).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, clock))
 }
@@ -171,10 +180,10 @@ pub async fn run_job_once(config: Config, job: Job, clock: Clock) -> anyhow::Res
             }
         }
     }
-    let (left_queued, _) = store::outbox::backlog(&state.db, crate::outbox::MAIL).await?;
+    let backlog = store::outbox::backlog(&state.db, crate::outbox::MAIL).await?;
     Ok(JobReport {
         changed,
         seconds,
-        left_queued,
+        left_queued: backlog.unsent,
     })
 }

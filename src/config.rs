@@ -2,14 +2,14 @@
 //! (the README's configuration table lists them).
 //! A bad value stops the start with one line that names the variable.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
 
-/// Where mail goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where mail goes. (Its `Debug` would show an SMTP password: use [`MailTransport::redacted`].)
+#[derive(Clone, PartialEq, Eq)]
 pub enum MailTransport {
     /// Printed to the log (the default, so a newcomer sees the verification link in the console).
     Log,
@@ -17,6 +17,17 @@ pub enum MailTransport {
     Smtp(String),
     /// `file:///folder`: one `.eml` file per mail.
     Folder(PathBuf),
+}
+
+impl MailTransport {
+    /// For logs: the SMTP URL without its password.
+    pub fn redacted(&self) -> String {
+        match self {
+            MailTransport::Log => "log".to_owned(),
+            MailTransport::Smtp(url) => redact_url(url),
+            MailTransport::Folder(path) => format!("file://{}", path.display()),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +57,28 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// Size of the server's connection pool.
     pub database_max_connections: u32,
+    /// How long a request waits for a database connection (or SQLite's write lock) before it
+    /// is answered 503 with `Retry-After`.
+    pub database_acquire_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` or PROXY protocol header names the client (the balancer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Clients that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
+    /// A client must send a request's headers within this time.
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection waiting for its next request is closed after this time.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+/// Whether `ip` is in one of `nets`.
+pub fn in_nets(nets: &[ipnet::IpNet], ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    nets.iter().any(|net| net.contains(&ip))
 }
 
 impl std::fmt::Debug for Config {
@@ -54,7 +87,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("bind_addr", &self.bind_addr)
             .field("public_url", &self.public_url)
-            .field("mail_transport", &self.mail_transport)
+            .field("mail_transport", &self.mail_transport.redacted())
             .field("first_user_is_admin", &self.first_user_is_admin)
             .field("access_token_ttl", &self.access_token_ttl)
             .finish_non_exhaustive()
@@ -265,6 +298,51 @@ impl Config {
                 })?,
         };
 
+        let duration = |name: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            match lookup(name) {
+                None => Ok(default),
+                Some(text) => parse_duration(&text)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| bad(name, format!("{text:?} is not a duration like 10s"))),
+            }
+        };
+        let database_acquire_timeout =
+            duration("DATABASE_ACQUIRE_TIMEOUT", Duration::from_secs(3))?;
+        let header_read_timeout = duration("HEADER_READ_TIMEOUT", Duration::from_secs(10))?;
+        let idle_timeout = duration("IDLE_TIMEOUT", Duration::from_secs(60))?;
+        let nets = |name: &'static str, default: &str| -> Result<Vec<ipnet::IpNet>, ConfigError> {
+            let text = lookup(name).unwrap_or_else(|| default.to_owned());
+            text.split([',', ' '])
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    part.parse::<ipnet::IpNet>()
+                        .or_else(|_| part.parse::<IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            bad(
+                                name,
+                                format!("{part:?} is not an address or a CIDR like 10.0.0.0/8"),
+                            )
+                        })
+                })
+                .collect()
+        };
+        let trusted_proxies = nets("TRUSTED_PROXIES", "")?;
+        let metrics_allow = nets("METRICS_ALLOW", "127.0.0.0/8,::1")?;
+        let max_connections = match lookup("MAX_CONNECTIONS") {
+            None => 1024,
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    bad(
+                        "MAX_CONNECTIONS",
+                        format!("{text:?} is not a positive number"),
+                    )
+                })?,
+        };
+
         Ok(Config {
             database_url,
             bind_addr,
@@ -280,6 +358,12 @@ impl Config {
             optimize_search_index_schedule,
             shutdown_drain,
             database_max_connections,
+            database_acquire_timeout,
+            trusted_proxies,
+            metrics_allow,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
         })
     }
 }
@@ -311,9 +395,9 @@ fn local_secret() -> std::io::Result<Vec<u8>> {
     {
         return Ok(existing.trim().as_bytes().to_vec());
     }
-    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new(".")))?;
+    crate::files::create_private_dir(path.parent().unwrap_or(std::path::Path::new(".")))?;
     let secret = crate::security::random_token();
-    std::fs::write(path, &secret)?;
+    crate::files::write_private_file(path, secret.as_bytes())?;
     Ok(secret.into_bytes())
 }
 
@@ -367,6 +451,38 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.public_url, "http://0.0.0.0:9000");
         assert_eq!(cfg.access_token_ttl, Duration::from_secs(7 * 86_400));
-        assert_eq!(cfg.mail_transport, MailTransport::Log);
+        assert!(cfg.mail_transport == MailTransport::Log);
+        assert!(in_nets(&cfg.metrics_allow, "127.0.0.1".parse().unwrap()));
+        assert!(cfg.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn debug_output_shows_no_password() {
+        let cfg = config(&[
+            SECRET,
+            ("SMTP_URL", "smtps://mailer:hunter2@mail.example.org"),
+        ])
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    }
+
+    #[test]
+    fn proxies_are_addresses_or_networks() {
+        let cfg = config(&[SECRET, ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")]).unwrap();
+        assert!(in_nets(&cfg.trusted_proxies, "10.2.3.4".parse().unwrap()));
+        assert!(in_nets(
+            &cfg.trusted_proxies,
+            "::ffff:192.168.1.7".parse().unwrap()
+        ));
+        assert!(!in_nets(
+            &cfg.trusted_proxies,
+            "192.168.1.8".parse().unwrap()
+        ));
+        let err = config(&[SECRET, ("TRUSTED_PROXIES", "balancer")])
+            .err()
+            .unwrap();
+        assert_eq!(err.name, "TRUSTED_PROXIES");
     }
 }

@@ -130,8 +130,35 @@ impl Error {
     }
 }
 
+/// Seconds a client is told to wait when the database is unavailable.
+const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+
 impl From<sqlx::Error> for Error {
+    /// A database that is down, overloaded or locked makes the request fail fast with a 503 the
+    /// client may retry; any other database error is unexpected.
     fn from(err: sqlx::Error) -> Error {
+        if is_unavailable(&err) {
+            tracing::warn!(error = %err, "the database is unavailable");
+            return Error::new(ErrorKind::Unavailable, messages::DATABASE_UNAVAILABLE)
+                .with_retry_after(DATABASE_RETRY_AFTER_SECS);
+        }
         Error::Unexpected(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// Whether a database error means "not now" rather than "wrong": no connection in time, the
+/// server unreachable or refusing connections, SQLite's file locked by another process.
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => matches!(
+            db.code().as_deref(),
+            // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
+            Some("5" | "6" | "261" | "262" | "517")
+            // PostgreSQL: too many connections, shutting down, starting up.
+                | Some("53300" | "57P01" | "57P02" | "57P03")
+        ),
+        _ => false,
     }
 }

@@ -64,6 +64,7 @@ struct Metrics {
     job_duration: Family<JobLabels, Histogram, Buckets>,
     outbox_unsent: Gauge,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
+    outbox_dead: Gauge,
     pool_connections: Gauge,
     pool_idle: Gauge,
     pool_in_use: Gauge,
@@ -106,6 +107,12 @@ fn metrics() -> &'static Metrics {
                 "Mails in the outbox not yet sent (all instances)",
                 Gauge::default(),
             ),
+            outbox_dead: add(
+                &mut registry,
+                "outbox_dead_letters",
+                "Mails given up on after too many failed attempts, waiting for an operator",
+                Gauge::default(),
+            ),
             outbox_oldest_age: add(
                 &mut registry,
                 "outbox_oldest_unsent_age_seconds",
@@ -142,12 +149,24 @@ fn add<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metri
     metric
 }
 
-/// Records one answered request.
-pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
+/// The methods counted under their own name; any other is `other`, so that a client sending
+/// made-up methods cannot grow the metrics without bound.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// Records one answered request. `route` is the matched route pattern (a bounded set), or
+/// `None` for a path no route matched, all counted as one `unmatched` route.
+pub fn record_request(method: &str, route: Option<&str>, status: u16, seconds: f64) {
     let metrics = metrics();
+    let method = METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other");
     let route = RouteLabels {
         method: method.to_owned(),
-        route: route.to_owned(),
+        route: route.unwrap_or("unmatched").to_owned(),
     };
     metrics
         .request_duration
@@ -177,19 +196,29 @@ pub fn record_job_run(job: &'static str, succeeded: bool, seconds: f64) {
 
 /// The gauges read at each scrape.
 pub struct Snapshot {
-    /// Unsent mails and the age of the oldest, in seconds; `None` if the outbox could not be
-    /// read (the gauges then keep their last values).
-    pub outbox: Option<(i64, f64)>,
+    /// `None` if the outbox could not be read (the gauges then keep their last values).
+    pub outbox: Option<OutboxGauges>,
     pub pool_connections: u32,
     pub pool_idle: usize,
+}
+
+/// The mail outbox, read at each scrape.
+pub struct OutboxGauges {
+    /// Mails not yet sent (nor given up on).
+    pub unsent: i64,
+    /// Age of the oldest of them, in seconds.
+    pub oldest_unsent_age: f64,
+    /// Mails given up on.
+    pub dead: i64,
 }
 
 /// Every metric, in Prometheus' text format (`CONTENT_TYPE`), with `snapshot`'s gauges.
 pub fn render(snapshot: &Snapshot) -> String {
     let metrics = metrics();
-    if let Some((unsent, oldest_age)) = snapshot.outbox {
-        metrics.outbox_unsent.set(unsent);
-        metrics.outbox_oldest_age.set(oldest_age);
+    if let Some(outbox) = &snapshot.outbox {
+        metrics.outbox_unsent.set(outbox.unsent);
+        metrics.outbox_oldest_age.set(outbox.oldest_unsent_age);
+        metrics.outbox_dead.set(outbox.dead);
     }
     let size = i64::from(snapshot.pool_connections);
     let idle = snapshot.pool_idle as i64;

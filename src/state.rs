@@ -80,6 +80,11 @@ impl UnitOfWork<'_> {
         Ok(())
     }
 
+    /// Queues a message with the change.
+    pub fn queue(&mut self, message: Message) {
+        self.outbox.push(message);
+    }
+
     /// Commits the change with everything it queued, then wakes the outbox worker.
     pub async fn commit(mut self) -> Result<()> {
         if !self.outbox.is_empty() {

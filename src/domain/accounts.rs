@@ -15,13 +15,6 @@ pub const VERIFICATION_VALID_SECS: f64 = 30.0 * 86_400.0;
 /// A password reset link works this long.
 pub const RESET_VALID_SECS: f64 = 3_600.0;
 pub const REFRESH_TOKEN_TTL_SECS: i64 = 28 * 86_400;
-/// Failed logins counted in this window.
-pub const THROTTLE_WINDOW_SECS: f64 = 60.0;
-/// Failures for one login from one address before it is throttled.
-pub const THROTTLE_PER_LOGIN_AND_IP: i64 = 5;
-/// Failures for one account from anywhere before it is throttled: a distributed guess is slowed
-/// down too, without letting one stranger lock a member out with five tries.
-pub const THROTTLE_PER_ACCOUNT: i64 = 20;
 
 /// A new account. Lengths are counted without whitespace.
 #[derive(Debug, Clone, utoipa::ToSchema)]
@@ -149,7 +142,7 @@ impl Credentials {
         is_valid_email(&self.username)
     }
 
-    /// The key failed logins are counted under.
+    /// The login as the throttle counts it.
     pub fn throttle_key(&self) -> String {
         self.username.to_lowercase()
     }
@@ -227,13 +220,6 @@ pub struct TokenPair {
     pub access_expiry: f64,
     /// When the refresh token expires (UNIX seconds).
     pub refresh_expiry: f64,
-}
-
-/// When a throttled login may be tried again: the oldest failure counted leaves the window.
-pub fn retry_after_secs(oldest_failure: f64, now: f64) -> u64 {
-    (oldest_failure + THROTTLE_WINDOW_SECS - now)
-        .ceil()
-        .max(1.0) as u64
 }
 
 #[cfg(test)]

@@ -120,6 +120,9 @@ messages! {
     NOT_FOUND = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.";
     METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL.";
     PAYLOAD_TOO_LARGE = "The data value transmitted exceeds the capacity limit.";
+    DATABASE_UNAVAILABLE = "The service is unavailable for a moment. Try again shortly.";
+    METRICS_NOT_ALLOWED = "Metrics are not available to this client.";
+    UNSUPPORTED_MEDIA_TYPE = "The request body must be JSON (Content-Type: application/json).";
     INTERNAL_SERVER_ERROR = "Internal Server Error";
     SERVICE_UNAVAILABLE = "The server is busy. Try again shortly.";
     TIMEOUT = "The request took too long to process.";

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod clock;
 pub mod json;
+pub mod limits;
 pub mod meetings;
 pub mod messages;
 pub mod relations;

@@ -18,6 +18,9 @@ pub enum Allowed {
     Username,
     /// Anything but the space character (U+0020; a tab is fine, as in the reference).
     Password,
+    /// An `http` or `https` URL with a host: a profile link other members open, so no
+    /// `javascript:` or `data:` address.
+    WebAddress,
 }
 
 /// A text field's rule: lengths counted without whitespace, and the characters allowed.
@@ -52,8 +55,8 @@ pub const SOCIAL_MEDIA_LINKS: TextRule = rule("social_media_links", 0, 400, Allo
 pub const SKILLS: TextRule = rule("skills", 0, 450, Allowed::Any);
 pub const INTERESTS: TextRule = rule("interests", 0, 150, Allowed::Any);
 // The reference leaves these two unchecked; its columns hold 200 characters.
-pub const RESUME_URL: TextRule = rule("resume_url", 0, 200, Allowed::Any);
-pub const PHOTO_URL: TextRule = rule("photo_url", 0, 200, Allowed::Any);
+pub const RESUME_URL: TextRule = rule("resume_url", 0, 200, Allowed::WebAddress);
+pub const PHOTO_URL: TextRule = rule("photo_url", 0, 200, Allowed::WebAddress);
 pub const RELATION_NOTES: TextRule = rule("notes", 0, 400, Allowed::Any);
 pub const TASK_DESCRIPTION: TextRule = rule("description", 0, 1_000, Allowed::Any);
 pub const COMMENT: TextRule = rule("comment", 0, 400, Allowed::Any);
@@ -114,6 +117,12 @@ impl TextRule {
                 !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             }
             Allowed::Password => !text.contains(' '),
+            Allowed::WebAddress => {
+                !text.contains(char::is_whitespace)
+                    && url::Url::parse(text).is_ok_and(|url| {
+                        matches!(url.scheme(), "http" | "https") && url.host().is_some()
+                    })
+            }
         }
     }
 
@@ -126,6 +135,8 @@ impl TextRule {
             Allowed::Name => format!(r"^\s*(?:[a-zA-Z-]\s*){{{min},{max}}}$"),
             Allowed::Username => format!(r"^[a-zA-Z0-9_]{{{min},{max}}}$"),
             Allowed::Password => format!(r"^[^\S ]*(?:\S[^\S ]*){{{min},{max}}}$"),
+            // An empty text clears the field.
+            Allowed::WebAddress => r"^(?:https?://\S+)?$".to_owned(),
         }
     }
 
@@ -152,12 +163,18 @@ impl TextRule {
             Allowed::Name => description.push_str("; letters, spaces and `-`"),
             Allowed::Username => description.push_str("; letters, digits and `_`"),
             Allowed::Password => description.push_str("; no space"),
+            Allowed::WebAddress => {
+                description = format!("An http or https URL of at most {} characters", self.max);
+            }
         }
-        ObjectBuilder::new()
+        let mut schema = ObjectBuilder::new()
             .schema_type(schema_type)
             .pattern(Some(self.pattern()))
-            .description(Some(format!("{description}.")))
-            .build()
+            .description(Some(format!("{description}.")));
+        if self.allowed == Allowed::WebAddress {
+            schema = schema.max_length(Some(self.max));
+        }
+        schema.build()
     }
 }
 

@@ -12,8 +12,21 @@ use crate::domain::messages::{self, Message};
 use crate::domain::rules::{self, TextRule};
 use crate::error::{Error, Result};
 
-/// `^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`, the reference's e-mail rule.
+/// An address the reference accepts (`^[a-zA-Z0-9_.+-]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`) and
+/// that can be mailed: a real parser refuses what the reference's pattern lets through
+/// (`x@-x.com`, `x@x..com`, `.x@x.com`, `a..b@x.com`), whose mail no server would take.
 pub fn is_valid_email(email: &str) -> bool {
+    matches_reference_pattern(email)
+        && email_address::EmailAddress::parse_with_options(
+            email,
+            email_address::Options::default()
+                .without_display_text()
+                .without_domain_literal(),
+        )
+        .is_ok()
+}
+
+fn matches_reference_pattern(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -98,6 +111,9 @@ impl FromJson for ProfileUpdate {
             let value = optional_text(object, rule.field)?;
             if let Some(Some(text)) = &value {
                 rule.check_length(text)?;
+                if !rule.allows(text) {
+                    return Err(not_a_web_address(rule.field));
+                }
             }
             Ok(value)
         };
@@ -123,6 +139,15 @@ impl FromJson for ProfileUpdate {
         )?;
         Ok(update)
     }
+}
+
+/// `The photo_url field must be an http or https URL.`
+fn not_a_web_address(field: &str) -> Error {
+    Error::with_text(
+        crate::error::ErrorKind::Invalid,
+        "INVALID_URL",
+        format!("The {field} field must be an http or https URL."),
+    )
 }
 
 /// `None`: key absent. `Some(None)`: present but empty or null (clears the field).
@@ -315,7 +340,18 @@ mod tests {
             assert!(is_valid_email(ok), "{ok} should be valid");
         }
         for bad in [
-            "", "a@b", "@b.co", "a@.co", "a@b.", "a b@c.de", "a@b@c.de", "a@b_c.de",
+            "",
+            "a@b",
+            "@b.co",
+            "a@.co",
+            "a@b.",
+            "a b@c.de",
+            "a@b@c.de",
+            "a@b_c.de",
+            "x@-x.com",
+            "x@x..com",
+            ".x@x.com",
+            "a..b@x.com",
         ] {
             assert!(!is_valid_email(bad), "{bad} should be invalid");
         }
@@ -330,6 +366,13 @@ mod tests {
         assert_eq!(update.skills, None);
         let err = ProfileUpdate::from_json(Some(&json!({"bio": 5}))).unwrap_err();
         assert_eq!(err.to_string(), "Field bio is not valid.");
+        let err = ProfileUpdate::from_json(Some(&json!({"photo_url": "javascript:alert(1)"})));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "The photo_url field must be an http or https URL."
+        );
+        let ok = ProfileUpdate::from_json(Some(&json!({"resume_url": "https://x.org/cv.pdf"})));
+        assert!(ok.is_ok());
     }
 
     fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {

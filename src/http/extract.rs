@@ -2,16 +2,18 @@
 //! caller), and any malformed input into the contract's JSON errors, never the framework's text.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::error;
+use super::serve::ConnectionInfo;
+use crate::config::in_nets;
 use crate::domain::json::FromJson;
 use crate::domain::messages;
 use crate::error::{Error, Result};
@@ -27,6 +29,7 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for Command<T> {
     type Rejection = Error;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        refuse_form_types(&request)?;
         let body = match json_body(request, state).await {
             Err(err)
                 if T::NON_JSON_IS_NO_BODY
@@ -38,6 +41,92 @@ impl<S: Send + Sync, T: FromJson> FromRequest<S> for Command<T> {
         };
         T::from_json(body.as_ref()).map(Command)
     }
+}
+
+/// A JSON command (from the apps), or the fields of one of our pages' forms (the pages work
+/// without JavaScript: their forms post `application/x-www-form-urlencoded` to the same
+/// action as the API, and get a page back).
+pub enum JsonOrForm<T> {
+    Json(T),
+    Form(FormFields),
+}
+
+/// The fields of a submitted form; a field given twice keeps its first value.
+#[derive(Debug, Default)]
+pub struct FormFields(HashMap<String, String>);
+
+impl FormFields {
+    /// A field's value, `""` when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", String::as_str)
+    }
+}
+
+fn is_form(request: &Request) -> bool {
+    content_type_essence(request).as_deref() == Some("application/x-www-form-urlencoded")
+}
+
+fn content_type_essence(request: &Request) -> Option<String> {
+    let value = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next()?.trim().to_ascii_lowercase())
+}
+
+async fn form_fields<S: Send + Sync>(request: Request, state: &S) -> Result<FormFields> {
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, messages::PAYLOAD_TOO_LARGE))?;
+    let mut fields = HashMap::new();
+    for (key, value) in url::form_urlencoded::parse(&bytes).into_owned() {
+        fields.entry(key).or_insert(value);
+    }
+    Ok(FormFields(fields))
+}
+
+impl<S: Send + Sync, T: FromJson> FromRequest<S> for JsonOrForm<T> {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if is_form(&request) {
+            return form_fields(request, state).await.map(JsonOrForm::Form);
+        }
+        Command::<T>::from_request(request, state)
+            .await
+            .map(|Command(command)| JsonOrForm::Json(command))
+    }
+}
+
+/// The fields of a page's form, if the request is one (`None` for any other body, which the
+/// route then reads as it does without a page).
+pub struct PageForm(pub Option<FormFields>);
+
+impl<S: Send + Sync> FromRequest<S> for PageForm {
+    type Rejection = Error;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if is_form(&request) {
+            return form_fields(request, state).await.map(|f| PageForm(Some(f)));
+        }
+        Ok(PageForm(None))
+    }
+}
+
+/// A web page of any site can make its visitor's browser post `text/plain`, a form or a
+/// multipart body without asking (no CORS preflight): endpoints that take JSON refuse those
+/// types, so no page can drive them through a visitor's browser. The apps send JSON.
+fn refuse_form_types(request: &Request) -> Result<()> {
+    let Some(essence) = content_type_essence(request) else {
+        return Ok(());
+    };
+    if matches!(
+        essence.as_str(),
+        "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    ) {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            messages::UNSUPPORTED_MEDIA_TYPE,
+        ));
+    }
+    Ok(())
 }
 
 /// The body as JSON: `None` when empty or `null`.
@@ -171,18 +260,48 @@ impl<S: Send + Sync> FromRequestParts<S> for RefreshToken {
     }
 }
 
-/// The client's address, for login throttling.
-pub struct ClientIp(pub String);
+/// The client's address, for throttling and `/metrics`: the TCP peer, unless the peer is a
+/// trusted proxy (`TRUSTED_PROXIES`); then the client the proxy names, in a PROXY protocol
+/// header or as the right-most address of `X-Forwarded-For` that is not itself a trusted proxy
+/// (the addresses left of it were written by the client, who may lie).
+pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientIp(ip))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, &state.config.trusted_proxies)))
     }
+}
+
+pub fn client_ip(parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let Some(info) = parts.extensions.get::<ConnectionInfo>() else {
+        return IpAddr::from([0, 0, 0, 0]);
+    };
+    let mut client = info.proxied_client.unwrap_or(info.peer.ip());
+    if !in_nets(trusted, info.peer.ip()) {
+        return info.peer.ip();
+    }
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.iter().rev() {
+        if !in_nets(trusted, client) {
+            break;
+        }
+        match hop.parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            // A hop that is not an address (`unknown`, garbage): trust nothing further left.
+            Err(_) => break,
+        }
+    }
+    client
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod serve;
 pub mod web;
 
 use std::time::Duration;
@@ -55,11 +56,12 @@ pub fn router(
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
         .merge(ops::docs::routes(&openapi))
         .merge(ops::metrics::routes(state))
+        .merge(web::static_routes())
         .fallback(|| async { crate::error::Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::map_response(json_error_bodies))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_unusable_request_id))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
                     let request_id = request
@@ -67,7 +69,8 @@ pub fn router(
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                    let path = redacted_path(request.uri().path());
+                    tracing::info_span!("request", method = %request.method(), %path, request_id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CatchPanicLayer::custom(|_| {
@@ -78,9 +81,70 @@ pub fn router(
         );
     // Trailing slashes are optional on every API route, as in the reference; this runs before
     // routing, so it wraps the router rather than being one of its layers.
+    // The answers' finishing touches come last, so that every answer gets them, the
+    // framework's own (timeouts, panics) included.
     ServiceBuilder::new()
+        .layer(middleware::map_response(security_headers))
+        .layer(middleware::map_response(json_error_bodies))
         .layer(middleware::map_request(trim_trailing_slash))
         .service(app)
+}
+
+/// A request id is kept only if it is short and plain (letters, digits, `.`, `_`, `-`): it is
+/// echoed in the answer and written in every log line of the request, where anything else
+/// could forge log entries or carry junk. Otherwise a new one is made.
+async fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get("x-request-id").is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if !usable {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
+/// The path as the log shows it: the secret tokens of e-mailed links left out.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/user/confirm_email/", "/user/reset_password/"] {
+        if path.len() > prefix.len() && path.starts_with(prefix) {
+            return format!("{prefix}[redacted]").into();
+        }
+    }
+    path.into()
+}
+
+/// The policy of every HTML answer: scripts and styles from this server only (no inline
+/// script), no framing, forms that post back here only.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' \
+    'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'";
+/// The policy of every other answer: nothing to load, nothing to frame.
+const DATA_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Headers every answer carries: no content sniffing, no framing, and a content security
+/// policy (a strict one for HTML pages).
+async fn security_headers(mut response: Response) -> Response {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let policy = if is_html { PAGE_POLICY } else { DATA_POLICY };
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(policy));
+    response
 }
 
 async fn trim_trailing_slash(mut request: Request) -> Request {

@@ -12,6 +12,27 @@ use crate::config::MailTransport;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a delivery failed: for now (try again later) or for good.
+#[derive(Debug)]
+pub enum Failure {
+    /// A mail server down, a timeout, a refusal for now (4xx).
+    Retry(anyhow::Error),
+    /// An address that cannot be mailed, or a permanent refusal (5xx): retrying cannot help.
+    Permanent(anyhow::Error),
+}
+
+impl Failure {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Failure::Permanent(_))
+    }
+
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Retry(err) | Failure::Permanent(err) => err,
+        }
+    }
+}
+
 /// The configured way out, with the sender address.
 #[derive(Clone)]
 pub struct Transport {
@@ -45,28 +66,40 @@ impl Transport {
         Ok(Transport { way, from })
     }
 
-    pub async fn send(&self, mail: &Mail) -> anyhow::Result<()> {
-        match &self.way {
-            Way::Log => {
-                tracing::info!(
-                    to = %mail.recipient,
-                    subject = %mail.subject,
-                    "e-mail (SMTP_URL is unset, so it is printed instead of sent):\n{}",
-                    mail.text
-                );
-                Ok(())
-            }
-            Way::Smtp(smtp) => smtp
-                .send(build_message(&self.from, mail)?)
-                .await
-                .map(|_| ())
-                .context("SMTP delivery failed"),
-            Way::Folder(folder) => folder
-                .send(build_message(&self.from, mail)?)
-                .await
-                .map(|_| ())
-                .context("writing the .eml file failed"),
+    pub async fn send(&self, mail: &Mail) -> Result<(), Failure> {
+        if let Way::Log = &self.way {
+            tracing::info!(
+                to = %mail.recipient,
+                subject = %mail.subject,
+                "e-mail (SMTP_URL is unset, so it is printed instead of sent):\n{}",
+                mail.text
+            );
+            return Ok(());
         }
+        let message = build_message(&self.from, mail).map_err(Failure::Permanent)?;
+        match &self.way {
+            Way::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|err| {
+                let permanent = err.is_permanent();
+                let err = anyhow::Error::new(err).context("SMTP delivery failed");
+                if permanent {
+                    Failure::Permanent(err)
+                } else {
+                    Failure::Retry(err)
+                }
+            }),
+            Way::Folder(folder) => folder
+                .send(message)
+                .await
+                .map(|_| ())
+                .context("writing the .eml file failed")
+                .map_err(Failure::Retry),
+            Way::Log => Ok(()),
+        }
+    }
+
+    /// Whether mail goes to the log (development only: links in it are secrets).
+    pub fn is_log(&self) -> bool {
+        matches!(self.way, Way::Log)
     }
 }
 

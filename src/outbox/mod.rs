@@ -9,22 +9,46 @@
 pub mod worker;
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::mail::Mail;
 
 /// A message to deliver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
+    /// A rendered mail, sent as it is.
     Mail(Mail),
+    /// A request for an account mail (verification or password reset) to an address, handled
+    /// by the worker: whether the address has an account, and whether it may get another
+    /// mail, is decided there, so the request that asked answers alike, and as fast, for every
+    /// address.
+    AccountMail(AccountMailRequest),
 }
 
 /// The kind stored with a mail.
 pub const MAIL: &str = "mail";
+/// The kind stored with an account mail request.
+pub const ACCOUNT_MAIL: &str = "account_mail";
+
+/// Which account mail an address asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountMailPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMailRequest {
+    pub purpose: AccountMailPurpose,
+    pub email: String,
+}
 
 impl Message {
     pub fn kind(&self) -> &'static str {
         match self {
             Message::Mail(_) => MAIL,
+            Message::AccountMail(_) => ACCOUNT_MAIL,
         }
     }
 
@@ -32,6 +56,7 @@ impl Message {
     pub fn payload(&self) -> String {
         match self {
             Message::Mail(mail) => serde_json::to_string(mail),
+            Message::AccountMail(request) => serde_json::to_string(request),
         }
         .expect("a message serializes")
     }
@@ -43,6 +68,7 @@ impl Message {
         }
         match kind {
             MAIL => Ok(Message::Mail(parse(payload)?)),
+            ACCOUNT_MAIL => Ok(Message::AccountMail(parse(payload)?)),
             other => anyhow::bail!("unknown outbox kind {other:?}"),
         }
     }

@@ -2,20 +2,22 @@
 //! marks it sent, and retries failures with backoff. It wakes when a transaction that queued a
 //! message commits, and polls as well, for messages queued by other instances.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::Message;
-use crate::domain::clock::Clock;
-use crate::mail::transport::Transport;
-use crate::store::{self, Db};
+use crate::mail::transport::{Failure, Transport};
+use crate::state::AppState;
+use crate::store;
 
 /// How long a claimed row is reserved for its worker; longer than any delivery may take.
 const LEASE_SECS: f64 = 120.0;
 const BATCH: i64 = 20;
 const POLL_EVERY: Duration = Duration::from_secs(2);
+/// A row that failed this often is given up on (after about forty minutes of retries): it
+/// stays in the outbox, dead, with its last error, for an operator to look at and retry.
+pub const MAX_ATTEMPTS: i64 = 12;
 
 /// Waits 1, 2, 4, ... seconds after successive failures, at most ten minutes: a mail server
 /// back from a short outage gets its mail within seconds.
@@ -25,10 +27,8 @@ fn backoff_secs(attempts: i64) -> f64 {
 }
 
 pub struct Worker {
-    pub db: Db,
+    pub state: AppState,
     pub mail: Transport,
-    pub clock: Clock,
-    pub wake: Arc<Notify>,
 }
 
 impl Worker {
@@ -49,7 +49,7 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.state.outbox_wake.notified() => {}
                 _ = tokio::time::sleep(POLL_EVERY) => {}
                 _ = shutdown.changed() => return,
             }
@@ -58,32 +58,36 @@ impl Worker {
 
     /// Delivers every due row once; returns how many were claimed.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
-        let now = self.clock.now();
-        let mut tx = self.db.begin().await?;
+        let db = &self.state.db;
+        let clock = &self.state.clock;
+        let now = clock.now();
+        let mut tx = db.begin().await?;
         let batch = store::outbox::claim_due(&mut tx, now, now + LEASE_SECS, BATCH).await?;
         tx.commit().await?;
         for row in &batch {
             let outcome = match Message::from_row(&row.kind, &row.payload) {
-                Ok(message) => self.deliver(&message).await,
-                Err(err) => Err(err),
+                Ok(message) => self.deliver(row.id, &message).await,
+                Err(err) => Err(Failure::Permanent(err)),
             };
-            let mut tx = self.db.begin().await?;
+            let mut tx = db.begin().await?;
             match outcome {
                 Ok(()) => {
-                    store::outbox::mark_sent(&mut tx, row.id, self.clock.now()).await?;
+                    store::outbox::mark_sent(&mut tx, row.id, clock.now()).await?;
                     tracing::info!(outbox_id = row.id, kind = %row.kind, "outbox message delivered");
                 }
-                Err(err) => {
-                    let retry_at = self.clock.now() + backoff_secs(row.attempts);
-                    tracing::warn!(
-                        outbox_id = row.id,
-                        kind = %row.kind,
-                        attempts = row.attempts,
-                        error = format!("{err:#}"),
-                        "outbox message not delivered; will retry"
-                    );
-                    store::outbox::mark_failed(&mut tx, row.id, &format!("{err:#}"), retry_at)
-                        .await?;
+                Err(failure) => {
+                    let gives_up = failure.is_permanent() || row.attempts >= MAX_ATTEMPTS;
+                    let error = format!("{:#}", failure.error());
+                    if gives_up {
+                        tracing::error!(outbox_id = row.id, kind = %row.kind, attempts = row.attempts,
+                            error, "outbox message given up on");
+                        store::outbox::mark_dead(&mut tx, row.id, &error, clock.now()).await?;
+                    } else {
+                        let retry_at = clock.now() + backoff_secs(row.attempts);
+                        tracing::warn!(outbox_id = row.id, kind = %row.kind, attempts = row.attempts,
+                            error, "outbox message not delivered; will retry");
+                        store::outbox::mark_failed(&mut tx, row.id, &error, retry_at).await?;
+                    }
                 }
             }
             tx.commit().await?;
@@ -92,9 +96,14 @@ impl Worker {
     }
 
     /// Delivers one message, by its kind.
-    async fn deliver(&self, message: &Message) -> anyhow::Result<()> {
+    async fn deliver(&self, row_id: i64, message: &Message) -> Result<(), Failure> {
         match message {
             Message::Mail(mail) => self.mail.send(mail).await,
+            Message::AccountMail(request) => {
+                crate::services::accounts::send_account_mail(&self.state, row_id, request)
+                    .await
+                    .map_err(|err| Failure::Retry(err.into()))
+            }
         }
     }
 }

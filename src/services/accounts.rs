@@ -1,19 +1,23 @@
 //! Registration, e-mail verification, login, token refresh and logout, password change and reset.
 
+use std::net::IpAddr;
+
 use crate::domain::accounts::{
     Credentials, EmailAddress, PasswordChange, PasswordReset, REFRESH_TOKEN_TTL_SECS,
-    RESET_VALID_SECS, Registration, THROTTLE_PER_ACCOUNT, THROTTLE_PER_LOGIN_AND_IP,
-    THROTTLE_WINDOW_SECS, TokenPair, VERIFICATION_VALID_SECS, retry_after_secs,
+    RESET_VALID_SECS, Registration, TokenPair, VERIFICATION_VALID_SECS,
 };
 use crate::domain::clock::Timestamp;
+use crate::domain::limits::{self, RateDecision};
 use crate::domain::messages::{self, Message};
 use crate::error::{Error, ErrorKind, Result};
 use crate::mail::Outgoing;
+use crate::outbox::{self, AccountMailPurpose, AccountMailRequest};
 use crate::security::jwt::{self, TokenError, TokenType};
 use crate::security::{random_token, token_hash};
 use crate::services::require_verified_user;
 use crate::state::{AppState, UnitOfWork};
 use crate::store::tokens::{EmailTokenPurpose, RefreshUse, TokenUse};
+use crate::store::users::UserRow;
 use crate::store::{self, Constraint, OnConstraint};
 
 /// `POST /register`.
@@ -133,54 +137,131 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<Message> {
     Ok(message)
 }
 
-/// `POST /user/resend_email`: the same answer for unknown, unverified and verified addresses
-/// (no account enumeration); only an unverified account gets a new link.
+/// `POST /user/resend_email`: the same answer, as fast, for unknown, unverified and verified
+/// addresses (no account enumeration); only an unverified account gets a new link, at most 3
+/// an hour ([`send_account_mail`] decides, behind the outbox).
 pub async fn resend_verification(state: &AppState, address: EmailAddress) -> Result<Message> {
-    if let Some(user) = store::users::find_by_email(&state.db, &address.email).await?
-        && !user.is_email_verified
-    {
-        let now = state.clock.now();
-        let mut work = state.unit_of_work().await?;
-        queue_verification(state, &mut work, user.id, &user.name, &user.email, now).await?;
-        work.commit().await?;
-    }
+    request_account_mail(state, AccountMailPurpose::VerifyEmail, address).await?;
     Ok(messages::VERIFICATION_EMAIL_REQUESTED)
 }
 
-/// `POST /login`, with throttling kept in the database so every instance sees it.
+/// Queues the request for an account mail. The request answers before anything is known of
+/// the address: the same work, the same answer, whatever the address.
+async fn request_account_mail(
+    state: &AppState,
+    purpose: AccountMailPurpose,
+    address: EmailAddress,
+) -> Result<()> {
+    let mut work = state.unit_of_work().await?;
+    work.queue(outbox::Message::AccountMail(AccountMailRequest {
+        purpose,
+        email: address.email,
+    }));
+    work.commit().await
+}
+
+/// Handles a request for an account mail, from the outbox (exactly once: the request's row is
+/// marked done in the same transaction). An unverified account gets a new verification link,
+/// a verified one a password reset link; at most 3 of each kind an hour per address; any other
+/// address gets nothing.
+pub async fn send_account_mail(
+    state: &AppState,
+    request_id: i64,
+    request: &AccountMailRequest,
+) -> Result<()> {
+    let now = state.clock.now();
+    let user = store::users::find_by_email(&state.db, &request.email).await?;
+    let mut work = state.unit_of_work().await?;
+    store::outbox::mark_sent(work.tx(), request_id, now).await?;
+    let wanted = match (&user, request.purpose) {
+        (Some(user), AccountMailPurpose::VerifyEmail) => !user.is_email_verified,
+        (Some(user), AccountMailPurpose::ResetPassword) => user.is_email_verified,
+        (None, _) => false,
+    };
+    if let (Some(user), true) = (user, wanted) {
+        let key = format!("mail:{:?}:{}", request.purpose, user.email.to_lowercase());
+        match store::rate_limits::hit(work.tx(), &key, &limits::MAILS_PER_ADDRESS, now).await? {
+            RateDecision::Refused { .. } => {
+                tracing::warn!(user_id = user.id, purpose = ?request.purpose, "account mail refused: too many this hour");
+            }
+            RateDecision::Allowed => match request.purpose {
+                AccountMailPurpose::VerifyEmail => {
+                    queue_verification(state, &mut work, user.id, &user.name, &user.email, now)
+                        .await?;
+                }
+                AccountMailPurpose::ResetPassword => {
+                    queue_reset(state, &mut work, user.id, &user.name, &user.email, now).await?;
+                }
+            },
+        }
+    }
+    work.commit().await
+}
+
+/// `POST /login`: tokens for a member whose credentials check out ([`check_credentials`]).
 pub async fn login(
     state: &AppState,
     credentials: Credentials,
-    client_ip: &str,
+    client: IpAddr,
 ) -> Result<TokenPair> {
-    let login_key = credentials.throttle_key();
+    let user = check_credentials(state, &credentials, client).await?;
+    let family_id = uuid::Uuid::new_v4().to_string();
+    let now = state.clock.now();
+    let mut work = state.unit_of_work().await?;
+    store::tokens::create_refresh_family(work.tx(), &family_id, user.id, now).await?;
+    let pair = issue_pair(state, &mut work, user.id, &family_id, now).await?;
+    work.commit().await?;
+    tracing::info!(user_id = user.id, "login succeeded");
+    Ok(pair)
+}
+
+/// The verified member these credentials name, if the password is right: what logging in
+/// checks, for the API and for the pages that ask for a password.
+///
+/// Throttled before the password is looked at (a right one included): per account and client
+/// address, and per account from anywhere, counted in the database so every instance sees the
+/// same counts, and counted and checked in one step, so concurrent attempts never slip past
+/// the limit. An unknown login is counted and checked exactly like an account, so the throttle
+/// tells no one which accounts exist.
+pub async fn check_credentials(
+    state: &AppState,
+    credentials: &Credentials,
+    client: IpAddr,
+) -> Result<UserRow> {
     let user = if credentials.is_email() {
         store::users::find_by_email(&state.db, &credentials.username).await?
     } else {
         store::users::find_by_username(&state.db, &credentials.username).await?
     };
-    let now = state.clock.now();
-    let since = now - THROTTLE_WINDOW_SECS;
     let user_id = user.as_ref().map(|u| u.id);
-
-    // Throttled logins are refused before the password is looked at, even a right one.
-    let failures =
-        store::tokens::login_failures(&state.db, &login_key, client_ip, user_id, since).await?;
-    let oldest = if failures.by_login_and_ip >= THROTTLE_PER_LOGIN_AND_IP {
-        failures.oldest_by_login_and_ip
-    } else if failures.by_account >= THROTTLE_PER_ACCOUNT {
-        failures.oldest_by_account
-    } else {
-        None
+    // Username and e-mail of one account count as one.
+    let account = match &user {
+        Some(user) => format!("user:{}", user.id),
+        None => format!("login:{}", credentials.throttle_key()),
     };
-    if let Some(oldest) = oldest {
-        tracing::warn!(user_id, client_ip, "login throttled");
-        return Err(Error::new(
-            ErrorKind::TooManyRequests,
-            messages::TOO_MANY_LOGIN_ATTEMPTS,
-        )
-        .with_retry_after(retry_after_secs(oldest, now)));
+    let address_key = format!("login-address:{account}:{client}");
+    let now = state.clock.now();
+    let mut work = state.unit_of_work().await?;
+    for (key, limit) in [
+        (address_key.as_str(), &limits::LOGIN_PER_ADDRESS),
+        (
+            &format!("login-account:{account}"),
+            &limits::LOGIN_PER_ACCOUNT,
+        ),
+    ] {
+        if let RateDecision::Refused { retry_after_secs } =
+            store::rate_limits::hit(work.tx(), key, limit, now).await?
+        {
+            // Dropping the unit of work forgets the hits counted before this refusal.
+            tracing::warn!(user_id, %client, "login throttled");
+            return Err(Error::new(
+                ErrorKind::TooManyRequests,
+                messages::TOO_MANY_LOGIN_ATTEMPTS,
+            )
+            .with_retry_after(retry_after_secs));
+        }
     }
+    work.commit().await?;
 
     let verification = match &user {
         Some(user) => {
@@ -194,19 +275,7 @@ pub async fn login(
     let user = match user {
         Some(user) if verification.matches => user,
         _ => {
-            let forget_before = now - 3_600.0;
-            let mut work = state.unit_of_work().await?;
-            store::tokens::record_login_failure(
-                work.tx(),
-                &login_key,
-                client_ip,
-                user_id,
-                now,
-                forget_before,
-            )
-            .await?;
-            work.commit().await?;
-            tracing::warn!(user_id, client_ip, "login failed");
+            tracing::warn!(user_id, %client, "login failed");
             return Err(Error::unauthenticated(messages::WRONG_USERNAME_OR_PASSWORD));
         }
     };
@@ -219,19 +288,15 @@ pub async fn login(
         true => Some(state.hasher.hash(&credentials.password).await?),
         false => None,
     };
-
-    let family_id = uuid::Uuid::new_v4().to_string();
     let mut work = state.unit_of_work().await?;
-    store::tokens::clear_login_failures(work.tx(), &login_key, client_ip).await?;
+    // The owner got in: their address starts afresh.
+    store::rate_limits::clear(work.tx(), &address_key).await?;
     if let Some(stronger) = &stronger {
         store::users::upgrade_password_hash(work.tx(), user.id, &user.password_hash, stronger)
             .await?;
     }
-    store::tokens::create_refresh_family(work.tx(), &family_id, user.id, now).await?;
-    let pair = issue_pair(state, &mut work, user.id, &family_id, now).await?;
     work.commit().await?;
-    tracing::info!(user_id = user.id, "login succeeded");
-    Ok(pair)
+    Ok(user)
 }
 
 async fn issue_pair(
@@ -354,34 +419,38 @@ pub async fn change_password(
     Ok(messages::PASSWORD_SUCCESSFULLY_UPDATED)
 }
 
-/// `POST /user/forgot_password`: the same answer whatever the address; a verified account gets
-/// a one-hour, single-use link that replaces any earlier one.
+/// `POST /user/forgot_password`: the same answer, as fast, whatever the address; a verified
+/// account gets a one-hour, single-use link that replaces any earlier one, at most 3 an hour.
 pub async fn forgot_password(state: &AppState, address: EmailAddress) -> Result<Message> {
-    if let Some(user) = store::users::find_by_email(&state.db, &address.email).await?
-        && user.is_email_verified
-    {
-        let now = state.clock.now();
-        let token = random_token();
-        let mut work = state.unit_of_work().await?;
-        store::tokens::replace_email_token(
-            work.tx(),
-            user.id,
-            EmailTokenPurpose::ResetPassword,
-            &token_hash(&token),
-            now,
-            now + RESET_VALID_SECS,
-        )
-        .await?;
-        let link = format!("{}/user/reset_password/{token}", state.config.public_url);
-        work.queue_mail(Outgoing {
-            template: "reset_password",
-            recipient: &user.email,
-            context: serde_json::json!({"name": user.name, "link": link}),
-            calendar: None,
-        })?;
-        work.commit().await?;
-    }
+    request_account_mail(state, AccountMailPurpose::ResetPassword, address).await?;
     Ok(messages::PASSWORD_RESET_REQUESTED)
+}
+
+async fn queue_reset(
+    state: &AppState,
+    work: &mut UnitOfWork<'_>,
+    user_id: i64,
+    name: &str,
+    email: &str,
+    now: Timestamp,
+) -> Result<()> {
+    let token = random_token();
+    store::tokens::replace_email_token(
+        work.tx(),
+        user_id,
+        EmailTokenPurpose::ResetPassword,
+        &token_hash(&token),
+        now,
+        now + RESET_VALID_SECS,
+    )
+    .await?;
+    let link = format!("{}/user/reset_password/{token}", state.config.public_url);
+    work.queue_mail(Outgoing {
+        template: "reset_password",
+        recipient: email,
+        context: serde_json::json!({"name": name, "link": link}),
+        calendar: None,
+    })
 }
 
 /// `POST /user/reset_password`.

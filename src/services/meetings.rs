@@ -496,6 +496,15 @@ pub async fn invitation_summary(
     let meeting = store::meetings::find(&state.db, meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
+    // A link no longer live (answered, withdrawn, replaced by a newer invitation, or its
+    // meeting cancelled or started) shows nothing of the meeting: one sentence says so.
+    let live = meeting.pending_invitee() == Some(link.invitee_id)
+        && meeting.substitute_nonce_hash.as_deref() == Some(token_hash(&link.nonce).as_str())
+        && meeting.state == MeetingState::Confirmed
+        && meeting.start_date > state.clock.now();
+    if !live {
+        return Err(Error::conflict(messages::INVITATION_NOT_PENDING));
+    }
     Ok(InvitationSummary {
         when: when(meeting.start_date, meeting.end_date),
         mentor: meeting.mentor_name,

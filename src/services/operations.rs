@@ -32,7 +32,11 @@ pub async fn readiness(state: &AppState) -> Readiness {
 pub async fn metrics_snapshot(state: &AppState) -> Snapshot {
     let now = state.clock.now();
     let outbox = match store::outbox::backlog(&state.db, outbox::MAIL).await {
-        Ok((unsent, oldest)) => Some((unsent, oldest.map_or(0.0, |t| (now - t).max(0.0)))),
+        Ok(backlog) => Some(crate::metrics::OutboxGauges {
+            unsent: backlog.unsent,
+            oldest_unsent_age: backlog.oldest_unsent_at.map_or(0.0, |t| (now - t).max(0.0)),
+            dead: backlog.dead,
+        }),
         Err(err) => {
             tracing::warn!(error = %err, "metrics: the outbox could not be read");
             None

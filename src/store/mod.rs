@@ -22,6 +22,7 @@ pub mod codec;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;
+pub mod rate_limits;
 pub mod relations;
 pub mod tasks;
 pub mod tokens;
@@ -108,9 +109,23 @@ pub use crate::{with_conn, with_db, with_tx};
 /// alive a moment ago; should it die anyway, its query fails once and the pool drops it.
 const PING_IF_IDLE: Duration = Duration::from_secs(10);
 
+/// How long a query waits for a connection (or for SQLite's write lock) unless configured.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl Db {
     /// Connects to `url` (`sqlite:...` or `postgres://...`).
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        Db::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// Connects, with the time a query may wait for a connection (or for SQLite's write lock)
+    /// before it fails: when the database is down or locked, requests are refused in that
+    /// time (503) instead of hanging.
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Db> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| "DATABASE_URL is not a valid SQLite URL")?
@@ -118,21 +133,29 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(acquire_timeout)
                 // 512 KiB of page cache per connection instead of 2 MiB: the operating system
                 // caches the file too, and every connection keeps its own cache (peak RSS
                 // under 64 connections of reads: 34 MB with 1 MiB, 29 MB with 512 KiB, at the
                 // same throughput).
                 .pragma("cache_size", "-512");
-            if let Some(dir) = options.get_filename().parent()
+            // The database holds password hashes and tokens: only its owner may read it. SQLite
+            // gives its -wal and -shm files the database file's permissions.
+            let file = options.get_filename();
+            if let Some(dir) = file.parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)
+                crate::files::create_private_dir(dir)
                     .with_context(|| format!("creating the database folder {}", dir.display()))?;
+            }
+            if !file.as_os_str().is_empty() && file != std::path::Path::new(":memory:") {
+                crate::files::create_private_file(file)
+                    .with_context(|| format!("creating the database file {}", file.display()))?;
             }
             // An in-process SQLite connection cannot drop: no liveness check (see `PING_IF_IDLE`).
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                .acquire_timeout(acquire_timeout)
                 .min_connections(1)
                 .test_before_acquire(false)
                 .connect_with(options)
@@ -144,7 +167,7 @@ impl Db {
                 .with_context(|| "DATABASE_URL is not a valid PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout)
                 .test_before_acquire(false)
                 .before_acquire(|conn, meta| {
                     Box::pin(async move {
@@ -178,7 +201,10 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool) => {
-                let gate = sqlite_write_gate(pool).lock_owned().await;
+                let wait = pool.options().get_acquire_timeout();
+                let gate = tokio::time::timeout(wait, sqlite_write_gate(pool).lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, gate)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),

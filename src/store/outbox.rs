@@ -67,7 +67,7 @@ pub async fn claim_due(
             "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1
              WHERE id IN (
                  SELECT id FROM outbox
-                 WHERE sent_at IS NULL AND next_attempt_at <= $1
+                 WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= $1
                    AND (claimed_until IS NULL OR claimed_until < $1)
                  ORDER BY next_attempt_at, id {} {lock})
              RETURNING id, kind, payload, attempts",
@@ -112,10 +112,42 @@ pub async fn mark_failed(
     })
 }
 
-/// Unsent rows of a kind and the creation time of the oldest, for health and metrics.
-pub async fn backlog(db: &Db, kind: &str) -> Result<(i64, Option<f64>), sqlx::Error> {
-    with_db!(db, |c| sqlx::query_as::<_, (i64, Option<f64>)>(
-        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL AND kind = $1"
+/// Gives up on a row: it failed for good, or too often. It stays, dead, with its last error,
+/// until an operator retries it.
+pub async fn mark_dead(
+    tx: &mut Tx,
+    id: i64,
+    error: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL, last_error = $2, dead_at = $3 WHERE id = $1"
+    )
+    .bind(id)
+    .bind(error)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
+
+/// The state of a kind's queue, for health and metrics.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct Backlog {
+    /// Rows neither delivered nor dead.
+    pub unsent: i64,
+    /// When the oldest of them was queued.
+    pub oldest_unsent_at: Option<f64>,
+    /// Rows given up on.
+    pub dead: i64,
+}
+
+pub async fn backlog(db: &Db, kind: &str) -> Result<Backlog, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, Backlog>(
+        "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL) AS unsent,
+                MIN(created_at) FILTER (WHERE dead_at IS NULL) AS oldest_unsent_at,
+                COUNT(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
+         FROM outbox WHERE sent_at IS NULL AND kind = $1"
     )
     .bind(kind)
     .fetch_one(c)

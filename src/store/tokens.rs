@@ -1,6 +1,6 @@
-//! One-time e-mail tokens, refresh-token families and failed-login records.
+//! One-time e-mail tokens and refresh-token families.
 
-use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
+use super::{Conn, Tx, with_conn, with_tx};
 use crate::domain::clock::Timestamp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,96 +234,4 @@ pub async fn revoke_all_families(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
-}
-
-/// Failures since `since` for this login from this address, and for the account from anywhere,
-/// with the oldest of each (to tell when the window frees up).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FailureCounts {
-    pub by_login_and_ip: i64,
-    pub oldest_by_login_and_ip: Option<f64>,
-    pub by_account: i64,
-    pub oldest_by_account: Option<f64>,
-}
-
-pub async fn login_failures(
-    db: &Db,
-    login_key: &str,
-    client_ip: &str,
-    user_id: Option<i64>,
-    since: Timestamp,
-) -> Result<FailureCounts, sqlx::Error> {
-    let (by_login_and_ip, oldest_by_login_and_ip) =
-        with_db!(db, |c| sqlx::query_as::<_, (i64, Option<f64>)>(
-            "SELECT COUNT(*), MIN(attempted_at) FROM login_failures
-         WHERE login_key = $1 AND client_ip = $2 AND attempted_at > $3"
-        )
-        .bind(login_key)
-        .bind(client_ip)
-        .bind(since)
-        .fetch_one(c)
-        .await)?;
-    let (by_account, oldest_by_account) = match user_id {
-        None => (0, None),
-        Some(id) => with_db!(db, |c| {
-            sqlx::query_as::<_, (i64, Option<f64>)>(
-            "SELECT COUNT(*), MIN(attempted_at) FROM login_failures WHERE user_id = $1 AND attempted_at > $2"
-        )
-        .bind(id)
-        .bind(since)
-        .fetch_one(c)
-        .await
-        })?,
-    };
-    Ok(FailureCounts {
-        by_login_and_ip,
-        oldest_by_login_and_ip,
-        by_account,
-        oldest_by_account,
-    })
-}
-
-/// Records a failed login and forgets failures older than `forget_before`, which no longer count.
-pub async fn record_login_failure(
-    tx: &mut Tx,
-    login_key: &str,
-    client_ip: &str,
-    user_id: Option<i64>,
-    now: Timestamp,
-    forget_before: Timestamp,
-) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO login_failures (login_key, client_ip, user_id, attempted_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(login_key)
-    .bind(client_ip)
-    .bind(user_id)
-    .bind(now)
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM login_failures WHERE attempted_at < $1"
-    )
-    .bind(forget_before)
-    .execute(c)
-    .await
-    .map(|_| ()))
-}
-
-pub async fn clear_login_failures(
-    tx: &mut Tx,
-    login_key: &str,
-    client_ip: &str,
-) -> Result<(), sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM login_failures WHERE login_key = $1 AND client_ip = $2"
-    )
-    .bind(login_key)
-    .bind(client_ip)
-    .execute(c)
-    .await
-    .map(|_| ()))
 }

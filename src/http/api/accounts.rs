@@ -11,7 +11,8 @@ use crate::domain::accounts::{
 };
 use crate::error::Result;
 use crate::http::error::{ErrorResponse, MessageBody};
-use crate::http::extract::{AuthUser, ClientIp, Command, PathParams, RefreshToken};
+use crate::http::extract::{AuthUser, ClientIp, Command, JsonOrForm, PathParams, RefreshToken};
+use crate::http::web;
 use crate::services::accounts;
 use crate::state::AppState;
 
@@ -55,8 +56,8 @@ pub async fn confirm_email(
     Ok(message(StatusCode::OK, outcome))
 }
 
-/// Sends a new verification e-mail to an unverified account. The answer is the same whether or
-/// not the address belongs to an account.
+/// Sends a new verification e-mail to an unverified account, at most 3 an hour. The answer is
+/// the same whether or not the address belongs to an account.
 #[utoipa::path(post, path = "/user/resend_email", tag = "Users", request_body = EmailAddress,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn resend_email(
@@ -83,7 +84,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Command(credentials): Command<Credentials>,
 ) -> Result<axum::Json<TokenPair>> {
-    Ok(axum::Json(accounts::login(&state, credentials, &ip).await?))
+    Ok(axum::Json(accounts::login(&state, credentials, ip).await?))
 }
 
 /// Trades a refresh token (as the bearer token) for a new access token and a new refresh
@@ -121,25 +122,35 @@ pub async fn change_password(
     Ok(message(StatusCode::CREATED, outcome))
 }
 
-/// E-mails a password reset link (valid 1 hour, single use) to a verified account. The answer
-/// is the same whether or not the address belongs to an account.
+/// E-mails a password reset link (valid 1 hour, single use) to a verified account, at most 3
+/// an hour. The answer is the same whether or not the address belongs to an account. (The
+/// page at `GET /user/forgot_password` posts its form here and gets a page back.)
 #[utoipa::path(post, path = "/user/forgot_password", tag = "Users", request_body = EmailAddress,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn forgot_password(
     State(state): State<AppState>,
-    Command(address): Command<EmailAddress>,
+    body: JsonOrForm<EmailAddress>,
 ) -> Result<Response> {
+    let address = match body {
+        JsonOrForm::Json(address) => address,
+        JsonOrForm::Form(form) => return Ok(web::forgot_password_submitted(&state, form).await),
+    };
     let outcome = accounts::forgot_password(&state, address).await?;
     Ok(message(StatusCode::OK, outcome))
 }
 
-/// Sets a new password with the token of a reset link; every refresh token of the account stops working.
+/// Sets a new password with the token of a reset link; every refresh token of the account stops
+/// working. (The reset page posts its form here and gets a page back.)
 #[utoipa::path(post, path = "/user/reset_password", tag = "Users", request_body = PasswordReset,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    Command(reset): Command<PasswordReset>,
+    body: JsonOrForm<PasswordReset>,
 ) -> Result<Response> {
+    let reset = match body {
+        JsonOrForm::Json(reset) => reset,
+        JsonOrForm::Form(form) => return Ok(web::reset_password_submitted(&state, form).await),
+    };
     let outcome = accounts::reset_password(&state, reset).await?;
     Ok(message(StatusCode::OK, outcome))
 }

@@ -13,8 +13,11 @@ use crate::domain::meetings::{
 use crate::domain::messages::{self, Message};
 use crate::error::Result;
 use crate::http::error::{ErrorResponse, MessageBody};
-use crate::http::extract::{AuthUser, Command, MaybeAuthUser, PathParams, QueryParams};
+use crate::http::extract::{
+    AuthUser, ClientIp, Command, MaybeAuthUser, PageForm, PathParams, QueryParams,
+};
 use crate::http::private;
+use crate::http::web;
 use crate::services::meetings as service;
 use crate::state::AppState;
 
@@ -208,7 +211,8 @@ pub async fn withdraw_substitute(
     ))
 }
 
-/// Answers the invitation: the invited member, logged in (bearer token), once.
+/// Answers the invitation: the invited member, logged in (bearer token), once. (The page the
+/// link opens posts its login form here, and gets a page back.)
 #[utoipa::path(post, path = "/meeting/{meeting_id}/substitute/{decision}", tag = "Substitutes", security(("bearer" = [])),
     params(("meeting_id" = i64, Path), ("decision" = String, Path, description = "accept or reject"),
         ("invitee" = i64, Query), ("nonce" = String, Query), ("exp" = i64, Query), ("kid" = String, Query), ("signature" = String, Query)),
@@ -218,17 +222,16 @@ pub async fn withdraw_substitute(
 pub async fn respond_by_link(
     State(state): State<AppState>,
     MaybeAuthUser(caller): MaybeAuthUser,
+    ClientIp(client): ClientIp,
     PathParams((id, decision)): PathParams<(i64, String)>,
     RawQuery(query): RawQuery,
+    PageForm(form): PageForm,
 ) -> Response {
-    let outcome = service::respond_by_link(
-        &state,
-        caller,
-        id,
-        &decision,
-        query.as_deref().unwrap_or_default(),
-    )
-    .await;
+    let query = query.unwrap_or_default();
+    if let Some(form) = form {
+        return web::invitation_submitted(&state, client, (id, &decision, &query), form).await;
+    }
+    let outcome = service::respond_by_link(&state, caller, id, &decision, &query).await;
     private(match outcome {
         Ok(done) => message(StatusCode::OK, done),
         Err(err) => err.into_response(),

@@ -7,6 +7,10 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::config::in_nets;
+use crate::domain::messages;
+use crate::error::Error;
+use crate::http::extract::ClientIp;
 use crate::metrics;
 use crate::services::operations;
 use crate::state::AppState;
@@ -19,7 +23,7 @@ pub async fn track_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     metrics::record_request(
         method.as_str(),
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        route.as_ref().map(MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
@@ -33,7 +37,12 @@ pub fn routes(state: AppState) -> axum::Router {
         .with_state(state)
 }
 
-async fn render(State(state): State<AppState>) -> Response {
+/// Only clients in `METRICS_ALLOW` (loopback by default) may read it: route names, pool use
+/// and queue depths are for operators.
+async fn render(State(state): State<AppState>, ClientIp(client): ClientIp) -> Response {
+    if !in_nets(&state.config.metrics_allow, client) {
+        return Error::forbidden(messages::METRICS_NOT_ALLOWED).into_response();
+    }
     let snapshot = operations::metrics_snapshot(&state).await;
     let text = metrics::render(&snapshot);
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()

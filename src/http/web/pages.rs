@@ -10,8 +10,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/pages/layout.html"),
     ),
     (
-        "error.html",
-        include_str!("../../../templates/pages/error.html"),
+        "message.html",
+        include_str!("../../../templates/pages/message.html"),
     ),
     (
         "invitation.html",
@@ -20,6 +20,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "reset_password.html",
         include_str!("../../../templates/pages/reset_password.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../../../templates/pages/forgot_password.html"),
     ),
 ];
 
@@ -50,7 +54,10 @@ mod tests {
         for (name, _) in super::TEMPLATES {
             let html = super::render(
                 name,
-                minijinja::context! { title => "<b>t</b>", message => "<i>m</i>", token => "x", mentor => "<b>m</b>" },
+                minijinja::context! {
+                    title => "<b>t</b>", message => "<i>m</i>", token => "x", mentor => "<b>m</b>",
+                    action => "/x?a=<b>", error => "<b>e</b>",
+                },
             );
             assert!(!html.contains("could not be shown"), "{name} renders");
             assert!(!html.contains("<b>"), "{name} escapes");

@@ -1,0 +1,67 @@
+//! Hits per key and window (`rate_limits`): login throttling and the caps on mail-sending
+//! endpoints. Counting a hit and checking the limit is one statement.
+
+use super::{Tx, with_tx};
+use crate::domain::clock::Timestamp;
+use crate::domain::limits::{Limit, RateDecision};
+
+/// Counts a hit on `key` at `now` if `limit` allows it, atomically: an upsert that only counts
+/// while under the limit, so of concurrent hits at most the limit are allowed.
+pub async fn hit(
+    tx: &mut Tx,
+    key: &str,
+    limit: &Limit,
+    now: Timestamp,
+) -> Result<RateDecision, sqlx::Error> {
+    let window_start = limit.window_start(now);
+    // Past its free hits, a limit with spacing still allows one hit per `spacing` seconds.
+    let spacing = limit.spacing_secs;
+    let counted = with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "INSERT INTO rate_limits (key, window_start, hits, last_hit_at) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (key, window_start) DO UPDATE
+             SET hits = rate_limits.hits + 1, last_hit_at = excluded.last_hit_at
+             WHERE rate_limits.hits < $4
+                OR ($5 IS NOT NULL AND rate_limits.last_hit_at <= excluded.last_hit_at - $5)
+         RETURNING hits"
+    )
+    .bind(key)
+    .bind(window_start)
+    .bind(now)
+    .bind(limit.max_hits)
+    .bind(spacing)
+    .fetch_optional(&mut *c)
+    .await)?;
+    if counted.is_some() {
+        return Ok(RateDecision::Allowed);
+    }
+    let last_hit_at = with_tx!(tx, |c| sqlx::query_scalar::<_, f64>(
+        "SELECT last_hit_at FROM rate_limits WHERE key = $1 AND window_start = $2"
+    )
+    .bind(key)
+    .bind(window_start)
+    .fetch_one(c)
+    .await)?;
+    Ok(limit.refusal(now, last_hit_at))
+}
+
+/// Forgets the hits on `key` (a successful login clears its address's count).
+pub async fn clear(tx: &mut Tx, key: &str) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM rate_limits WHERE key = $1"
+    )
+    .bind(key)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
+
+/// Deletes the windows that ended before `before` (the purge job).
+pub async fn purge(tx: &mut Tx, before: Timestamp) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM rate_limits WHERE window_start < $1"
+    )
+    .bind(before)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}
