@@ -49,6 +49,7 @@ PASSWORD = "attack-pass-1"
 WRONG = "wrong-pass-1"
 HOST = "127.0.0.1"
 TIMEOUT = 10.0  # default timeout of one HTTP exchange, seconds
+ITEM_BUDGET = 60.0  # an item still making requests after this long fails
 
 # Every setting the server reads (or will read): removed from the inherited environment so
 # that only what an item sets is in effect.
@@ -58,6 +59,7 @@ OPTIMIZE_SEARCH_INDEX_SCHEDULE SHUTDOWN_DRAIN DATABASE_MAX_CONNECTIONS DATABASE_
 TRUSTED_PROXIES METRICS_ALLOW HEADER_READ_TIMEOUT IDLE_TIMEOUT MAX_CONNECTIONS""".split()
 
 VERBOSE = False
+item_deadline = float("inf")
 
 
 class Failed(Exception):
@@ -66,6 +68,18 @@ class Failed(Exception):
 
 class SetupError(Exception):
     """The item could not be set up (server did not start, a step of the scenario failed)."""
+
+
+class OutOfTime(Failed):
+    """The item used up its time budget (the server stopped answering in time)."""
+
+
+def budget(timeout):
+    """`timeout`, cut to what is left of the item's time budget."""
+    remaining = item_deadline - time.monotonic()
+    if remaining <= 0:
+        raise OutOfTime(f"still not done after {ITEM_BUDGET:.0f} s (answers too slow or missing)")
+    return min(timeout, remaining)
 
 
 def note(text):
@@ -116,7 +130,7 @@ class Answer:
 
 def call(port, method, path, body=None, token=None, headers=None, data=None, timeout=TIMEOUT):
     """One request on a fresh connection. `body` is sent as JSON; `data` as given."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    connection = http.client.HTTPConnection(HOST, port, timeout=budget(timeout))
     try:
         all_headers = {}
         if body is not None:
@@ -184,6 +198,7 @@ def read_http_response(sock, timeout):
 
 def raw_exchange(port, data, timeout=TIMEOUT):
     """Sends raw bytes on a fresh connection and reads one answer."""
+    timeout = budget(timeout)
     with socket.create_connection((HOST, port), timeout=timeout) as sock:
         sock.sendall(data)
         return read_http_response(sock, timeout)
@@ -245,7 +260,7 @@ class Server:
         self.mailbox = FolderMail(self.mail_dir) if self.mail_dir else LogMail(self)
         run.servers.append(self)
 
-    def start(self, wait=30.0):
+    def start(self, wait=20.0):
         self.log_file = open(self.log_path, "ab")
         try:
             self.process = subprocess.Popen([BINARY, "serve"], env=self.env, cwd=self.cwd,
@@ -343,12 +358,17 @@ def event_field(event, name):
     return fields.get(name) if isinstance(fields, dict) else None
 
 
+def in_request(event):
+    """Whether the line was logged while a request was handled (its span has a method or path)."""
+    spans = [event.get("span")] + list(event.get("spans") or [])
+    return any(isinstance(s, dict) and ("path" in s or "method" in s or "uri" in s) for s in spans)
+
+
 def is_mail_dump(event):
-    """A log line that is an e-mail printed by the log transport (not a request's log line)."""
-    if event_field(event, "to") is not None or event_field(event, "subject") is not None:
-        return True
-    message = str(event_field(event, "message") or "")
-    return message.lower().startswith(("e-mail", "email", "mail"))
+    """A line that is an e-mail printed by the log transport (it has a recipient and a subject)
+    and was not logged while handling a request."""
+    return (event_field(event, "to") is not None or event_field(event, "subject") is not None) \
+        and not in_request(event)
 
 
 class LogMail:
@@ -411,7 +431,9 @@ def expect(answer, statuses, what):
     return answer
 
 
-def register(server, name, username, verify=True, **flags):
+def register(server, name, username, verify=True, log_in=True, **flags):
+    """A new member; with `verify`, confirmed through the e-mailed link; with `log_in` too,
+    logged in (token and id known)."""
     member = Member(name, username, **flags)
     expect(call(server.port, "POST", "/register",
                 dict(name=name, username=username, password=member.password, email=member.email,
@@ -420,6 +442,7 @@ def register(server, name, username, verify=True, **flags):
         link = wait_link(server, member.email, CONFIRM_LINK)
         member.confirm_token = link.rstrip("/").rsplit("/", 1)[1]
         expect(call(server.port, "GET", link_path(link)), (200,), f"confirming {username}")
+    if verify and log_in:
         answer = expect(login(server, username, member.password), (200,), f"logging in {username}")
         member.token = answer.json()["access_token"]
         me = expect(call(server.port, "GET", "/user", token=member.token), (200,), f"reading {username}")
@@ -703,10 +726,22 @@ def item_2(run):
     check(problems)
 
 
+def runs(statuses):
+    """`401 x5, 429 x1`: the statuses in order, repeats counted."""
+    groups = []
+    for status in statuses:
+        if groups and groups[-1][0] == status:
+            groups[-1][1] += 1
+        else:
+            groups.append([status, 1])
+    return ", ".join(f"{s} x{n}" for s, n in groups)
+
+
 def item_3(run):
     server = run.server("enumeration")
-    by_name = register(server, "Erin Exists", "atk_enum_name")
-    by_mail = register(server, "Eric Exists", "atk_enum_mail")
+    # Not logged in: a login counts against the account's limits, and a stranger cannot know of it.
+    by_name = register(server, "Erin Exists", "atk_enum_name", log_in=False)
+    by_mail = register(server, "Eric Exists", "atk_enum_mail", log_in=False)
     sequences = {}
     for label, login_name in [("existing username", by_name.username), ("unknown username", "atk_nobody_here"),
                               ("existing e-mail", by_mail.email), ("unknown e-mail", "atk_nobody_here@example.com")]:
@@ -715,8 +750,22 @@ def item_3(run):
     problems = []
     for known, unknown in [("existing username", "unknown username"), ("existing e-mail", "unknown e-mail")]:
         if sequences[known] != sequences[unknown]:
-            problems.append(f"6 failures: {known} answered {', '.join(map(str, sequences[known]))}, "
-                            f"{unknown} {', '.join(map(str, sequences[unknown]))}")
+            problems.append(f"6 failures from one address: {known} answered {runs(sequences[known])}; "
+                            f"{unknown} {runs(sequences[unknown])}")
+
+    # The account-wide limit too: 30 failures spread over 6 addresses (behind a trusted
+    # proxy), then one more from a seventh.
+    server = run.server("enumeration-proxy", settings={"TRUSTED_PROXIES": "127.0.0.1"})
+    known = register(server, "Erin Exists", "atk_enum_spread", log_in=False)
+    spread = {}
+    for label, login_name in [("existing username", known.username), ("unknown username", "atk_nobody_spread")]:
+        spread[label] = [login(server, login_name, WRONG, xff=f"10.3.{n}.1").status
+                         for n in range(1, 7) for _ in range(5)]
+        spread[label].append(login(server, login_name, WRONG, xff="10.3.7.1").status)
+        note(f"31 wrong logins from 7 forwarded addresses, {label}: {runs(spread[label])}")
+    if spread["existing username"] != spread["unknown username"]:
+        problems.append(f"30 failures over 6 addresses then 1 from a 7th: existing username answered "
+                        f"{runs(spread['existing username'])}; unknown username {runs(spread['unknown username'])}")
     check(problems)
 
 
@@ -1209,7 +1258,7 @@ def clean(text, run):
 
 
 def main():
-    global VERBOSE
+    global VERBOSE, item_deadline
     args = sys.argv[1:]
     VERBOSE = "-v" in args
     keep = "--keep" in args
@@ -1228,6 +1277,7 @@ def main():
         for number, name, function in ITEMS:
             if wanted and number not in wanted:
                 continue
+            item_deadline = time.monotonic() + ITEM_BUDGET
             try:
                 function(run)
                 outcome = "held"

@@ -354,7 +354,7 @@ pub struct TestApp {
     pub db_url: String,
     pub kind: DbKind,
     server: Option<RunningServer>,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
 }
 
 /// A verified, logged-in member.
@@ -378,10 +378,18 @@ impl TestApp {
     /// Starts the server with extra environment settings (`FIRST_USER_IS_ADMIN`, ...).
     pub async fn spawn_with(kind: DbKind, settings: &[(&str, &str)]) -> TestApp {
         let db = TestDatabase::create(kind).await;
+        let url = db.url.clone();
+        let mut app = TestApp::spawn_on(kind, &url, settings).await;
+        app._db = Some(db);
+        app
+    }
+
+    /// Starts the server on a database the caller owns (through a proxy, say).
+    pub async fn spawn_on(kind: DbKind, database_url: &str, settings: &[(&str, &str)]) -> TestApp {
         let mail = MailServer::start().await;
         let smtp = format!("smtp://127.0.0.1:{}", mail.port);
         let mut vars: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".into(), db.url.clone()),
+            ("DATABASE_URL".into(), database_url.to_owned()),
             ("BIND_ADDR".into(), "127.0.0.1:0".into()),
             (
                 "SECRET_KEY".into(),
@@ -431,10 +439,10 @@ impl TestApp {
             client: reqwest::Client::new(),
             clock,
             mail,
-            db_url: db.url.clone(),
+            db_url: database_url.to_owned(),
             kind,
             server: Some(server),
-            _db: db,
+            _db: None,
         }
     }
 

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod cli;
 mod directory;
+mod hardening;
 mod instances;
 mod meetings;
 mod operations;
