@@ -52,6 +52,7 @@ pub struct Config {
     pub complete_relations_schedule: String,
     pub delete_unverified_users_schedule: String,
     pub optimize_search_index_schedule: String,
+    pub remind_meetings_schedule: String,
     /// On SIGTERM, how long `/health` answers 503 while requests are still served, so a load
     /// balancer takes the instance out before it stops accepting connections.
     pub shutdown_drain: Duration,
@@ -261,6 +262,7 @@ impl Config {
             schedule("DELETE_UNVERIFIED_USERS_SCHEDULE", "0 0 0 1 * *")?;
         let optimize_search_index_schedule =
             schedule("OPTIMIZE_SEARCH_INDEX_SCHEDULE", "0 30 3 * * *")?;
+        let remind_meetings_schedule = schedule("REMIND_MEETINGS_SCHEDULE", "0 */5 * * * *")?;
 
         let shutdown_drain = match lookup("SHUTDOWN_DRAIN") {
             None => Duration::ZERO,
@@ -356,6 +358,7 @@ impl Config {
             complete_relations_schedule,
             delete_unverified_users_schedule,
             optimize_search_index_schedule,
+            remind_meetings_schedule,
             shutdown_drain,
             database_max_connections,
             database_acquire_timeout,

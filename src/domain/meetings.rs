@@ -104,6 +104,181 @@ impl SubstituteStatus {
     }
 }
 
+/// What became of a substitute invitation, as its history keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Waiting for the invitee's answer.
+    Pending,
+    /// The invitee attends in the mentor's place.
+    Accepted,
+    Rejected,
+    /// The mentor withdrew it before it was answered.
+    Withdrawn,
+    /// A newer invitation took its place before it was answered.
+    Replaced,
+    /// Not answered within 7 days, or before the meeting started.
+    Expired,
+    /// Its meeting was cancelled while it was live.
+    Cancelled,
+    /// Accepted, then the substitute stepped back before the meeting.
+    SteppedBack,
+    /// Accepted, then the mentor took the meeting back before it started.
+    TakenBack,
+}
+
+impl InvitationStatus {
+    pub const ALL: [InvitationStatus; 9] = [
+        InvitationStatus::Pending,
+        InvitationStatus::Accepted,
+        InvitationStatus::Rejected,
+        InvitationStatus::Withdrawn,
+        InvitationStatus::Replaced,
+        InvitationStatus::Expired,
+        InvitationStatus::Cancelled,
+        InvitationStatus::SteppedBack,
+        InvitationStatus::TakenBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Rejected => "rejected",
+            InvitationStatus::Withdrawn => "withdrawn",
+            InvitationStatus::Replaced => "replaced",
+            InvitationStatus::Expired => "expired",
+            InvitationStatus::Cancelled => "cancelled",
+            InvitationStatus::SteppedBack => "stepped_back",
+            InvitationStatus::TakenBack => "taken_back",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<InvitationStatus> {
+        InvitationStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// The sentence a link of an invitation no longer pending shows.
+    pub fn notice(self) -> Message {
+        match self {
+            InvitationStatus::Pending => messages::INVITATION_NOT_PENDING,
+            InvitationStatus::Accepted | InvitationStatus::Rejected => {
+                messages::INVITATION_ANSWERED_NOTICE
+            }
+            InvitationStatus::Withdrawn => messages::INVITATION_WITHDRAWN_NOTICE,
+            InvitationStatus::Replaced => messages::INVITATION_REPLACED_NOTICE,
+            InvitationStatus::Expired => messages::INVITATION_EXPIRED_NOTICE,
+            InvitationStatus::Cancelled => messages::INVITATION_MEETING_CANCELLED_NOTICE,
+            InvitationStatus::SteppedBack | InvitationStatus::TakenBack => {
+                messages::INVITATION_ENDED_NOTICE
+            }
+        }
+    }
+}
+
+/// One invitation of a meeting's history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: i64,
+    pub invitee: Person,
+    /// pending, accepted, rejected, withdrawn, replaced, expired, cancelled, stepped_back or
+    /// taken_back.
+    pub status: &'static str,
+    pub invited_at: Timestamp,
+    /// When its links stop working (7 days after the invitation, or the meeting's start).
+    pub expires_at: Timestamp,
+    /// When it stopped being pending or accepted.
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A meeting must end before its relation does.
+pub fn check_within_relation(meeting_end: Timestamp, relation_end: Timestamp) -> Result<()> {
+    if meeting_end > relation_end {
+        return Err(Error::invalid(messages::MEETING_AFTER_RELATION_END));
+    }
+    Ok(())
+}
+
+/// New notes for a confirmed meeting; an empty text or `null` clears them.
+#[derive(Debug, Clone, utoipa::ToSchema)]
+pub struct NotesChange {
+    #[schema(schema_with = rules::schema::nullable::meeting_notes, required = true)]
+    pub notes: Option<String>,
+}
+
+impl FromJson for NotesChange {
+    fn from_json(body: Option<&Value>) -> Result<NotesChange> {
+        let object = json::object(body);
+        let notes = match object.get("notes") {
+            None => return Err(Error::invalid(messages::NOTES_FIELD_MISSING_FOR_MEETING)),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => {
+                rules::MEETING_NOTES.check_length(s)?;
+                Some(s.clone())
+            }
+            Some(_) => return Err(field_not_valid("notes")),
+        };
+        Ok(NotesChange { notes })
+    }
+}
+
+/// `GET /meeting/<id>/substitute_candidates`: an optional name to look for, and the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateQuery {
+    /// Lower-cased text to find in the name or username.
+    pub search: Option<String>,
+    pub page: crate::domain::Page,
+}
+
+impl CandidateQuery {
+    pub fn from_query(query: &std::collections::HashMap<String, String>) -> CandidateQuery {
+        CandidateQuery {
+            search: query
+                .get("search")
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .map(|s| s.chars().take(100).collect()),
+            page: crate::domain::Page::from_query(query),
+        }
+    }
+}
+
+impl utoipa::IntoParams for CandidateQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use crate::domain::query_param;
+        use utoipa::openapi::schema::Type;
+        let mut params = vec![query_param(
+            "search",
+            Type::String,
+            "Text to find in the candidates' name or username, in any case.",
+        )];
+        params.extend(<crate::domain::Page as utoipa::IntoParams>::into_params(
+            || None,
+        ));
+        params
+    }
+}
+
+/// A mentor who could stand in at a meeting, and why they rank where they do.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub photo_url: Option<String>,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    /// How many words of the mentee's interests and skills the candidate's skills and
+    /// interests share (the ranking's first key; then fewest upcoming commitments).
+    pub score: f64,
+    /// What matched (`skills: rust`), and the candidate's upcoming commitments.
+    pub reasons: Vec<String>,
+}
+
 /// What someone does to a meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeetingAction {
@@ -240,7 +415,8 @@ pub enum ListedState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeetingFilter {
     pub state: Option<ListedState>,
-    pub substitute_status: Option<SubstituteStatus>,
+    /// Meetings with an invitation in this status.
+    pub substitute_status: Option<InvitationStatus>,
     pub page: crate::domain::Page,
 }
 
@@ -264,7 +440,7 @@ impl MeetingFilter {
         };
         let substitute_status = match value("substitute_status") {
             None => None,
-            Some(text) => Some(SubstituteStatus::parse(&text).ok_or_else(invalid)?),
+            Some(text) => Some(InvitationStatus::parse(&text).ok_or_else(invalid)?),
         };
         Ok(MeetingFilter {
             state,
@@ -351,100 +527,46 @@ pub struct InvitationSummary {
     pub decision: &'static str,
 }
 
-/// How a meeting's time reads in an e-mail: `Tue 1 Dec 2026, 10:00-11:00 UTC`.
-pub fn when(start: Timestamp, end: Timestamp) -> String {
-    let format = |at: f64, pattern: &str| {
+/// How a meeting's time reads in an e-mail to someone in `zone`, with the zone's offset:
+/// `Tue 1 Dec 2026, 11:00-12:00 (UTC+01:00, Europe/Paris)`.
+pub fn when(start: Timestamp, end: Timestamp, zone: chrono_tz::Tz) -> String {
+    let local = |at: f64| {
         chrono::DateTime::from_timestamp(at as i64, 0)
-            .map(|t| t.format(pattern).to_string())
             .unwrap_or_default()
+            .with_timezone(&zone)
+    };
+    let (start, end) = (local(start), local(end));
+    let end_text = if end.date_naive() == start.date_naive() {
+        end.format("%H:%M").to_string()
+    } else {
+        end.format("%a %-d %b %Y, %H:%M").to_string()
     };
     format!(
-        "{}-{} UTC",
-        format(start, "%a %-d %b %Y, %H:%M"),
-        format(end, "%H:%M")
+        "{}-{} (UTC{}, {})",
+        start.format("%a %-d %b %Y, %H:%M"),
+        end_text,
+        start.format("%:z"),
+        zone.name()
     )
 }
 
-/// An iCalendar event for a meeting, for calendar apps to add, update or remove it.
-pub struct CalendarEvent<'a> {
-    pub uid: String,
-    pub sequence: i64,
-    pub start: f64,
-    pub end: f64,
-    pub stamp: f64,
-    pub summary: &'a str,
-    pub location: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub cancelled: bool,
-}
-
-fn ics_time(at: f64) -> String {
-    chrono::DateTime::from_timestamp(at as i64, 0)
-        .map(|t| t.format("%Y%m%dT%H%M%SZ").to_string())
+/// A moment as an e-mail to someone in `zone` shows it: `Tue 1 Dec 2026, 11:00 (UTC+01:00,
+/// Europe/Paris)`.
+pub fn moment(at: Timestamp, zone: chrono_tz::Tz) -> String {
+    let local = chrono::DateTime::from_timestamp(at as i64, 0)
         .unwrap_or_default()
+        .with_timezone(&zone);
+    format!(
+        "{} (UTC{}, {})",
+        local.format("%a %-d %b %Y, %H:%M"),
+        local.format("%:z"),
+        zone.name()
+    )
 }
 
-/// Escapes a TEXT value (RFC 5545 §3.3.11).
-fn ics_text(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace("\r\n", "\\n")
-        .replace(['\n', '\r'], "\\n")
-}
-
-impl CalendarEvent<'_> {
-    pub fn to_ics(&self) -> String {
-        let method = if self.cancelled { "CANCEL" } else { "REQUEST" };
-        let status = if self.cancelled {
-            "CANCELLED"
-        } else {
-            "CONFIRMED"
-        };
-        let mut lines = vec![
-            "BEGIN:VCALENDAR".to_owned(),
-            "VERSION:2.0".to_owned(),
-            "PRODID:-//Mentorship System//Meetings//EN".to_owned(),
-            format!("METHOD:{method}"),
-            "BEGIN:VEVENT".to_owned(),
-            format!("UID:{}", self.uid),
-            format!("SEQUENCE:{}", self.sequence),
-            format!("DTSTAMP:{}", ics_time(self.stamp)),
-            format!("DTSTART:{}", ics_time(self.start)),
-            format!("DTEND:{}", ics_time(self.end)),
-            format!("SUMMARY:{}", ics_text(self.summary)),
-            format!("STATUS:{status}"),
-        ];
-        if let Some(location) = self.location {
-            lines.push(format!("LOCATION:{}", ics_text(location)));
-        }
-        if let Some(description) = self.description {
-            lines.push(format!("DESCRIPTION:{}", ics_text(description)));
-        }
-        lines.push("END:VEVENT".to_owned());
-        lines.push("END:VCALENDAR".to_owned());
-        let mut out = String::new();
-        for line in lines {
-            out.push_str(&fold(&line));
-            out.push_str("\r\n");
-        }
-        out
-    }
-}
-
-/// Folds a content line at 75 octets, as RFC 5545 asks.
-fn fold(line: &str) -> String {
-    let mut out = String::with_capacity(line.len() + 8);
-    let mut width = 0;
-    for ch in line.chars() {
-        if width + ch.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(ch);
-        width += ch.len_utf8();
-    }
-    out
+/// A member's zone from its stored name; an unknown one (never stored) reads as UTC.
+pub fn zone(name: Option<&str>) -> chrono_tz::Tz {
+    name.and_then(|n| n.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
 #[cfg(test)]
@@ -467,6 +589,19 @@ mod tests {
             Err(messages::MEETING_TOO_LONG)
         );
         assert!(check_times(now + 60.0, now + 60.0 + MAX_DURATION_SECS, now).is_ok());
+    }
+
+    #[test]
+    fn times_read_in_the_recipients_zone_with_its_offset() {
+        let start = 1_800_000_000.0; // Fri 15 Jan 2027, 08:00 UTC
+        assert_eq!(
+            when(start, start + 3_600.0, chrono_tz::Europe::Paris),
+            "Fri 15 Jan 2027, 09:00-10:00 (UTC+01:00, Europe/Paris)"
+        );
+        assert_eq!(
+            when(start, start + 3_600.0, zone(None)),
+            "Fri 15 Jan 2027, 08:00-09:00 (UTC+00:00, UTC)"
+        );
     }
 
     #[test]
@@ -494,26 +629,5 @@ mod tests {
             "started"
         );
         assert!(transition(Declined, Cancel, false, false).is_err());
-    }
-
-    #[test]
-    fn an_event_folds_long_lines_and_escapes_text() {
-        let event = CalendarEvent {
-            uid: "meeting-1@example.org".into(),
-            sequence: 2,
-            start: 1_800_000_000.0,
-            end: 1_800_003_600.0,
-            stamp: 1_799_000_000.0,
-            summary: "Mentorship meeting; Ada, Bob",
-            location: Some(&"x".repeat(100)),
-            description: Some("line one\nline two"),
-            cancelled: true,
-        };
-        let ics = event.to_ics();
-        assert!(ics.contains("METHOD:CANCEL\r\n"));
-        assert!(ics.contains("SUMMARY:Mentorship meeting\\; Ada\\, Bob\r\n"));
-        assert!(ics.contains("DESCRIPTION:line one\\nline two\r\n"));
-        assert!(ics.lines().all(|l| l.len() <= 75));
-        assert!(ics.contains("DTSTART:20270115T080000Z"));
     }
 }

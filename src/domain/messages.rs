@@ -163,5 +163,22 @@ messages! {
     SUBSTITUTE_ACCEPTED = "You are now the substitute mentor of this meeting.";
     SUBSTITUTE_REJECTED = "You declined to be the substitute mentor of this meeting.";
     SUBSTITUTE_IS_BUSY = "You already have a confirmed meeting at that time.";
-    INVALID_MEETING_FILTER = "Invalid filter. state is one of proposed, confirmed, declined, cancelled, completed; substitute_status one of pending, accepted, rejected.";
+    NO_PREFERENCES_SENT = "No preference to change was sent.";
+    UNKNOWN_TIMEZONE = "Unknown time zone: use an IANA name like Europe/Lisbon.";
+    PREFERENCES_UPDATED = "Preferences were updated successfully.";
+    MEETING_AFTER_RELATION_END = "The meeting must end before the mentorship relation does.";
+    MEETING_NOTES_UPDATED = "Meeting notes were updated successfully.";
+    MEETING_NOT_CONFIRMED_FOR_NOTES = "Only the notes of a confirmed meeting that has not ended can be changed.";
+    NOTES_FIELD_MISSING_FOR_MEETING = "Notes field is missing.";
+    INVITEE_IS_BUSY = "That mentor already has a confirmed meeting at that time.";
+    ONLY_MENTOR_OR_SUBSTITUTE_CAN_END = "Only the mentor of this meeting or its substitute can do this.";
+    SUBSTITUTION_WAS_ENDED = "The substitution was ended: the mentor of the relation attends the meeting.";
+    INVITATION_WITHDRAWN_NOTICE = "This invitation was withdrawn by the mentor.";
+    INVITATION_REPLACED_NOTICE = "This invitation was replaced by a newer one.";
+    INVITATION_EXPIRED_NOTICE = "This invitation has expired.";
+    INVITATION_ANSWERED_NOTICE = "This invitation was already answered.";
+    INVITATION_MEETING_CANCELLED_NOTICE = "The meeting of this invitation was cancelled.";
+    INVITATION_ENDED_NOTICE = "This substitution has ended.";
+    MEETING_NOT_OPEN_FOR_SUBSTITUTES = "Substitutes can be chosen only for a confirmed meeting that has not started.";
+    INVALID_MEETING_FILTER = "Invalid filter. state is one of proposed, confirmed, declined, cancelled, completed; substitute_status one of pending, accepted, rejected, withdrawn, replaced, expired.";
 }

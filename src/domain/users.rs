@@ -172,6 +172,80 @@ fn optional_flag(object: &Map<String, Value>, key: &str, invalid: Message) -> Re
     }
 }
 
+/// The words of a profile text (skills, interests) that substitute candidates are matched on:
+/// lower-cased, split at anything but letters, digits, `+` and `#` (so `C++` and `C#` stay
+/// words), at least two characters long, each once, at most 32.
+pub fn profile_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '+' || c == '#'))
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 2)
+    {
+        if !words.contains(&word) {
+            words.push(word);
+        }
+        if words.len() == 32 {
+            break;
+        }
+    }
+    words
+}
+
+/// A member's preferences: the time zone their e-mails show times in, and whether they get
+/// meeting reminders.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Preferences {
+    /// An IANA time zone name (`Europe/Lisbon`).
+    pub timezone: String,
+    pub meeting_reminders: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Preferences {
+        Preferences {
+            timezone: "UTC".to_owned(),
+            meeting_reminders: true,
+        }
+    }
+}
+
+/// The preferences to change; those left out stay as they are.
+#[derive(Debug, Clone, Default, utoipa::ToSchema)]
+pub struct PreferencesUpdate {
+    /// An IANA time zone name (`Europe/Lisbon`).
+    #[schema(value_type = String, required = false)]
+    pub timezone: Option<chrono_tz::Tz>,
+    #[schema(value_type = bool, required = false)]
+    pub meeting_reminders: Option<bool>,
+}
+
+impl FromJson for PreferencesUpdate {
+    fn from_json(body: Option<&Value>) -> Result<PreferencesUpdate> {
+        let object = match body {
+            Some(Value::Object(map)) if !map.is_empty() => map,
+            _ => return Err(Error::invalid(messages::NO_PREFERENCES_SENT)),
+        };
+        let timezone = match object.get("timezone") {
+            None => None,
+            Some(Value::String(name)) => Some(
+                name.parse::<chrono_tz::Tz>()
+                    .map_err(|_| Error::invalid(messages::UNKNOWN_TIMEZONE))?,
+            ),
+            Some(_) => return Err(Error::invalid(messages::UNKNOWN_TIMEZONE)),
+        };
+        let meeting_reminders = match object.get("meeting_reminders") {
+            None => None,
+            Some(Value::Bool(on)) => Some(*on),
+            Some(_) => return Err(field_not_valid("meeting_reminders")),
+        };
+        Ok(PreferencesUpdate {
+            timezone,
+            meeting_reminders,
+        })
+    }
+}
+
 /// The largest page of the directory.
 pub const DIRECTORY_MAX_PER_PAGE: i64 = 50;
 
@@ -355,6 +429,26 @@ mod tests {
         ] {
             assert!(!is_valid_email(bad), "{bad} should be invalid");
         }
+    }
+
+    #[test]
+    fn profile_words_are_lower_case_distinct_and_keep_language_names() {
+        assert_eq!(
+            profile_words("Rust, C++ and c#; rust / Open-Source a"),
+            vec!["rust", "c++", "and", "c#", "open", "source"]
+        );
+    }
+
+    #[test]
+    fn preferences_take_iana_zones_only() {
+        let update =
+            PreferencesUpdate::from_json(Some(&json!({"timezone": "Europe/Lisbon"}))).unwrap();
+        assert_eq!(update.timezone, Some(chrono_tz::Europe::Lisbon));
+        let err = PreferencesUpdate::from_json(Some(&json!({"timezone": "Mars/Olympus"})));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            messages::UNKNOWN_TIMEZONE.text
+        );
     }
 
     #[test]

@@ -36,13 +36,17 @@ pub enum Job {
     DeleteUnverifiedUsers,
     /// Compact the member directory's search index: daily at 03:30.
     OptimizeSearchIndex,
+    /// Remind members of their meetings a day and an hour before; retire lapsed substitute
+    /// invitations: every 5 minutes.
+    RemindMeetings,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [
+    pub const ALL: [Job; 4] = [
         Job::CompleteRelations,
         Job::DeleteUnverifiedUsers,
         Job::OptimizeSearchIndex,
+        Job::RemindMeetings,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Job {
             Job::CompleteRelations => "complete-relations",
             Job::DeleteUnverifiedUsers => "delete-unverified-users",
             Job::OptimizeSearchIndex => "optimize-search-index",
+            Job::RemindMeetings => "remind-meetings",
         }
     }
 
@@ -64,6 +69,7 @@ impl Job {
             Job::CompleteRelations => &config.complete_relations_schedule,
             Job::DeleteUnverifiedUsers => &config.delete_unverified_users_schedule,
             Job::OptimizeSearchIndex => &config.optimize_search_index_schedule,
+            Job::RemindMeetings => &config.remind_meetings_schedule,
         };
         cron::Schedule::from_str(expression).expect("validated when the configuration was read")
     }
@@ -76,6 +82,7 @@ impl Job {
             }
             Job::DeleteUnverifiedUsers => delete_unverified_users(state, now).await,
             Job::OptimizeSearchIndex => optimize_search_index(state).await,
+            Job::RemindMeetings => crate::services::reminders::remind_meetings(state, now).await,
         }
     }
 }
@@ -127,22 +134,31 @@ async fn optimize_search_index(state: &AppState) -> Result<u64> {
     Ok(written)
 }
 
+/// The next tick after `now` and every job due at it: two jobs whose schedules meet run at
+/// the same tick, and both must run.
+pub fn next_ticks(config: &Config, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Vec<Job>)> {
+    let ticks: Vec<(Job, DateTime<Utc>)> = Job::ALL
+        .into_iter()
+        .filter_map(|job| job.schedule(config).after(&now).next().map(|at| (job, at)))
+        .collect();
+    let at = ticks.iter().map(|(_, at)| *at).min()?;
+    let due = ticks
+        .into_iter()
+        .filter(|(_, tick)| *tick == at)
+        .map(|(job, _)| job)
+        .collect();
+    Some((at, due))
+}
+
 /// Runs the schedule until shutdown. Each tick runs on one instance only; between ticks the
 /// instance takes over ticks whose runner died.
 pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         let now = state.clock.now();
         let now_dt = DateTime::<Utc>::from_timestamp_micros((now * 1e6) as i64).unwrap_or_default();
-        let next = Job::ALL
-            .into_iter()
-            .filter_map(|job| {
-                job.schedule(&state.config)
-                    .after(&now_dt)
-                    .next()
-                    .map(|at| (job, at))
-            })
-            .min_by_key(|(_, at)| *at);
-        let Some((job, at)) = next else { return };
+        let Some((at, due)) = next_ticks(&state.config, now_dt) else {
+            return;
+        };
         let wait = (at - now_dt).to_std().unwrap_or(Duration::ZERO);
         let tick_due = wait <= ABANDONED_CHECK_EVERY;
         tokio::select! {
@@ -150,7 +166,17 @@ pub async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>)
             _ = shutdown.changed() => return,
         }
         if tick_due {
-            run_tick(&state, job, at.timestamp() as f64).await;
+            // The jobs of one tick run side by side: a long one does not delay the others.
+            let runs: Vec<_> = due
+                .into_iter()
+                .map(|job| {
+                    let state = state.clone();
+                    tokio::spawn(async move { run_tick(&state, job, at.timestamp() as f64).await })
+                })
+                .collect();
+            for run in runs {
+                let _ = run.await;
+            }
         }
         take_over_abandoned_ticks(&state).await;
     }
@@ -275,4 +301,23 @@ async fn renew_lease(
     let mut work = state.unit_of_work().await?;
     store::jobs::renew_lease(work.tx(), job.name(), tick, lease_until).await?;
     work.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_due_at_the_same_moment_all_run() {
+        let vars = std::collections::HashMap::from([
+            ("SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("COMPLETE_RELATIONS_SCHEDULE", "*/3 * * * * *"),
+            ("REMIND_MEETINGS_SCHEDULE", "*/3 * * * * *"),
+        ]);
+        let config = Config::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap();
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_001, 0).unwrap();
+        let (at, due) = next_ticks(&config, now).unwrap();
+        assert_eq!(at.timestamp(), 1_800_000_003);
+        assert_eq!(due, vec![Job::CompleteRelations, Job::RemindMeetings]);
+    }
 }

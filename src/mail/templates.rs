@@ -38,6 +38,14 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = templates![
     "substitute_accepted",
     "substitute_rejected",
     "substitute_mentee_notice",
+    "substitute_confirmation",
+    "substitution_ended",
+    "invitation_closed",
+    "meeting_scheduled",
+    "meeting_removed",
+    "meeting_notes_changed",
+    "meeting_reminder",
+    "relation_request_withdrawn",
 ];
 
 const LAYOUT: &str = include_str!("../../templates/email/layout.html");
@@ -100,6 +108,8 @@ mod tests {
                 "role_phrase": "to be your mentor", "end_date": "01-01-2027", "notes": "hi", "other": "Bob", "when": "1 Jan 2027 10:00 UTC",
                 "mentor": "Bob", "mentee": "Eve", "substitute": "Sam", "accept_link": "http://x/a",
                 "reject_link": "http://x/r", "expires": "8 Jan 2027 10:00 UTC", "place": "Room 1",
+                "reason": "the relation ended", "outcome": "was withdrawn", "role": "mentor",
+                "who": "the mentor took it back", "lead": "in 2 hours",
             });
             let mail = render(name, &context).unwrap();
             assert!(!mail.subject.is_empty(), "{name} has a subject");

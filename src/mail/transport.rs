@@ -9,6 +9,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 
 use super::Mail;
 use crate::config::MailTransport;
+use crate::domain::calendar::method_of;
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -113,12 +114,16 @@ fn build_message(from: &Mailbox, mail: &Mail) -> anyhow::Result<Message> {
         .singlepart(SinglePart::html(mail.html.clone()));
     let body = match &mail.calendar {
         None => alternative,
-        Some(ics) => MultiPart::mixed().multipart(alternative).singlepart(
-            Attachment::new("meeting.ics".to_owned()).body(
-                ics.clone(),
-                ContentType::parse("text/calendar; charset=utf-8; method=REQUEST")?,
-            ),
-        ),
+        Some(ics) => {
+            // RFC 6047: the part's `method` parameter equals the calendar's METHOD.
+            let method = method_of(ics).unwrap_or("PUBLISH");
+            MultiPart::mixed().multipart(alternative).singlepart(
+                Attachment::new("meeting.ics".to_owned()).body(
+                    ics.clone(),
+                    ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))?,
+                ),
+            )
+        }
     };
     Message::builder()
         .from(from.clone())

@@ -121,6 +121,7 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<Message> {
     let message = match outcome {
         TokenUse::Consumed { user_id } => {
             if store::users::set_verified(work.tx(), user_id, now).await? == 1 {
+                store::substitutes::refresh_words(work.tx(), user_id).await?;
                 tracing::info!(user_id, "e-mail verified");
                 messages::ACCOUNT_ALREADY_CONFIRMED_AND_THANKS
             } else {

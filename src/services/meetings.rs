@@ -1,22 +1,22 @@
-//! Meetings inside a relation, and mentor substitutes invited by signed e-mail links.
+//! Meetings inside a relation: proposing, changing, answering and cancelling them, their notes,
+//! and the lists that show them. Substitute mentors are in [`super::substitutes`].
 //!
-//! Each workflow owns its checks, its unit of work and the mail it queues. Answering an
-//! invitation is one conditional update, so a link works once, whatever races it.
+//! Each workflow owns its checks, its unit of work and the mail it queues; who is told, and
+//! whose calendar follows, is [`super::meeting_mail`]'s business.
 
 use std::collections::HashMap;
 
 use crate::domain::Page;
-use crate::domain::clock::{Timestamp, iso_naive};
+use crate::domain::calendar::Method;
+use crate::domain::clock::Timestamp;
 use crate::domain::meetings::{
-    self as rules, CalendarEvent, INVITATION_VALID_SECS, InvitationSummary, Meeting, MeetingAction,
-    MeetingDetails, MeetingFilter, MeetingState, Person, SubstituteInvitation, when,
+    self as rules, InvitationStatus, Meeting, MeetingAction, MeetingDetails, MeetingFilter,
+    MeetingState, NotesChange, Person, SubstituteStatus,
 };
-use crate::domain::messages::{self, Message};
+use crate::domain::messages;
 use crate::domain::relations::RelationState;
 use crate::error::{Error, Result};
-use crate::mail::Outgoing;
-use crate::security::signed_link::{Decision, InvitationLink};
-use crate::security::{random_token, token_hash};
+use crate::services::meeting_mail::{self as mail, Recipient};
 use crate::services::{is_admin, require_verified_user};
 use crate::state::{AppState, UnitOfWork};
 use crate::store::{self, meetings::MeetingRow};
@@ -50,78 +50,26 @@ pub fn meeting_view(m: MeetingRow, now: Timestamp) -> Meeting {
     }
 }
 
+/// A meeting as someone outside it sees it (an admin running the program): the relation's
+/// private data, its place and notes, left out.
+fn outsider_view(m: MeetingRow, now: Timestamp) -> Meeting {
+    let mut view = meeting_view(m, now);
+    view.place = None;
+    view.notes = None;
+    view
+}
+
 fn views(state: &AppState, rows: Vec<MeetingRow>) -> Vec<Meeting> {
     let now = state.clock.now();
     rows.into_iter().map(|m| meeting_view(m, now)).collect()
 }
 
-fn calendar(state: &AppState, meeting: &MeetingRow, cancelled: bool, now: Timestamp) -> String {
-    let host = url::Url::parse(&state.config.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".into());
-    let summary = format!(
-        "Mentorship meeting: {} and {}",
-        meeting.mentor_name.as_deref().unwrap_or("mentor"),
-        meeting.mentee_name.as_deref().unwrap_or("mentee")
-    );
-    CalendarEvent {
-        uid: format!("meeting-{}@{host}", meeting.id),
-        sequence: meeting.revision,
-        start: meeting.start_date,
-        end: meeting.end_date,
-        stamp: now,
-        summary: &summary,
-        location: meeting.place.as_deref(),
-        description: meeting.notes.as_deref(),
-        cancelled,
-    }
-    .to_ics()
-}
-
-/// The e-mail and name of the party other than `me`, and `me`'s name.
-fn other_party(meeting: &MeetingRow, me: i64) -> Option<(String, String, String)> {
-    let me_is_mentor = meeting.mentor_id == Some(me);
-    let (email, name) = if me_is_mentor {
-        (meeting.mentee_email.clone()?, meeting.mentee_name.clone()?)
-    } else {
-        (meeting.mentor_email.clone()?, meeting.mentor_name.clone()?)
-    };
-    let actor = if me_is_mentor {
-        meeting.mentor_name.clone()
-    } else {
-        meeting.mentee_name.clone()
-    };
-    Some((email, name, actor.unwrap_or_default()))
-}
-
-/// Tells the other party what `me` did, with the meeting's calendar event (`Some(cancelled)`)
-/// or without one (`None`).
-fn tell_other_party(
-    state: &AppState,
-    work: &mut UnitOfWork<'_>,
-    meeting: &MeetingRow,
-    me: i64,
-    template: &'static str,
-    calendar_cancelled: Option<bool>,
-    now: Timestamp,
-) -> Result<()> {
-    let Some((email, name, actor)) = other_party(meeting, me) else {
-        return Ok(());
-    };
-    work.queue_mail(Outgoing {
-        template,
-        recipient: &email,
-        context: serde_json::json!({
-            "name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date),
-            "place": meeting.place, "notes": meeting.notes,
-        }),
-        calendar: calendar_cancelled.map(|cancelled| calendar(state, meeting, cancelled, now)),
-    })
-}
-
 /// A meeting the caller may act on as a party of its relation, locked.
-async fn lock_as_party(work: &mut UnitOfWork<'_>, me: i64, meeting_id: i64) -> Result<MeetingRow> {
+pub(super) async fn lock_as_party(
+    work: &mut UnitOfWork<'_>,
+    me: i64,
+    meeting_id: i64,
+) -> Result<MeetingRow> {
     let meeting = store::meetings::find(work.tx(), meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
@@ -132,7 +80,7 @@ async fn lock_as_party(work: &mut UnitOfWork<'_>, me: i64, meeting_id: i64) -> R
 }
 
 /// The meeting again, as the unit of work now sees it.
-async fn reread(work: &mut UnitOfWork<'_>, meeting_id: i64) -> Result<MeetingRow> {
+pub(super) async fn reread(work: &mut UnitOfWork<'_>, meeting_id: i64) -> Result<MeetingRow> {
     store::meetings::find(work.tx(), meeting_id)
         .await?
         .ok_or_else(|| {
@@ -140,7 +88,8 @@ async fn reread(work: &mut UnitOfWork<'_>, meeting_id: i64) -> Result<MeetingRow
         })
 }
 
-/// `POST /mentorship_relation/<id>/meeting`: either party proposes a meeting.
+/// `POST /mentorship_relation/<id>/meeting`: either party proposes a meeting, which must lie
+/// inside the relation. No calendar event yet: it is only proposed.
 pub async fn propose(
     state: &AppState,
     me: i64,
@@ -165,6 +114,7 @@ pub async fn propose(
     if relation.state != RelationState::Accepted {
         return Err(Error::forbidden(messages::UNACCEPTED_STATE_RELATION));
     }
+    rules::check_within_relation(details.end_date, relation.end_date)?;
     let new = store::meetings::NewMeeting {
         relation_id,
         mentor_id,
@@ -178,15 +128,18 @@ pub async fn propose(
     };
     let id = store::meetings::insert(work.tx(), &new).await?;
     let meeting = reread(&mut work, id).await?;
-    tell_other_party(
-        state,
-        &mut work,
-        &meeting,
-        me,
-        "meeting_proposed",
-        None,
-        now,
-    )?;
+    if let Some((other, actor)) = mail::other_party(&meeting, me) {
+        let extra = serde_json::json!({"other": actor});
+        mail::notify(
+            state,
+            &mut work,
+            &meeting,
+            &other,
+            "meeting_proposed",
+            extra,
+            None,
+        )?;
+    }
     work.commit().await?;
     Ok(meeting_view(meeting, now))
 }
@@ -214,15 +167,19 @@ pub async fn upcoming(state: &AppState, me: i64, page: Page) -> Result<Vec<Meeti
     Ok(views(state, rows))
 }
 
-/// `GET /meeting/<id>`: the parties, the substitute (invited or accepted) and admins may read it.
+/// `GET /meeting/<id>`: the parties and the substitute (invited or accepted) see everything;
+/// an admin outside the relation sees it without its place and notes.
 pub async fn get(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
     let meeting = store::meetings::find(&state.db, meeting_id)
         .await?
         .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
     let substitute = meeting.substitute_user_id == Some(me)
-        && meeting.substitute_status != Some(rules::SubstituteStatus::Rejected);
-    if meeting.is_party(me) || substitute || is_admin(state, me).await? {
-        Ok(meeting_view(meeting, state.clock.now()))
+        && meeting.substitute_status != Some(SubstituteStatus::Rejected);
+    let now = state.clock.now();
+    if meeting.is_party(me) || substitute {
+        Ok(meeting_view(meeting, now))
+    } else if is_admin(state, me).await? {
+        Ok(outsider_view(meeting, now))
     } else {
         Err(Error::forbidden(messages::NOT_INVOLVED_IN_MEETING))
     }
@@ -245,6 +202,10 @@ pub async fn edit(
         meeting.proposer_id == me,
         meeting.start_date <= now,
     )?;
+    let relation = store::relations::find(work.tx(), meeting.relation_id)
+        .await?
+        .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_DOES_NOT_EXIST))?;
+    rules::check_within_relation(details.end_date, relation.end_date)?;
     store::meetings::update_details(
         work.tx(),
         meeting_id,
@@ -256,20 +217,24 @@ pub async fn edit(
     )
     .await?;
     let meeting = reread(&mut work, meeting_id).await?;
-    tell_other_party(
-        state,
-        &mut work,
-        &meeting,
-        me,
-        "meeting_changed",
-        Some(false),
-        now,
-    )?;
+    if let Some((other, actor)) = mail::other_party(&meeting, me) {
+        let extra = serde_json::json!({"other": actor});
+        mail::notify(
+            state,
+            &mut work,
+            &meeting,
+            &other,
+            "meeting_changed",
+            extra,
+            None,
+        )?;
+    }
     work.commit().await?;
     Ok(meeting_view(meeting, now))
 }
 
-/// `PUT /meeting/<id>/accept` and `/decline`: the party who did not propose answers.
+/// `PUT /meeting/<id>/accept` and `/decline`: the party who did not propose answers. Once
+/// confirmed, the meeting goes into both parties' calendars.
 pub async fn answer(state: &AppState, me: i64, meeting_id: i64, accept: bool) -> Result<Meeting> {
     let now = state.clock.now();
     let mut work = state.unit_of_work().await?;
@@ -304,338 +269,174 @@ pub async fn answer(state: &AppState, me: i64, meeting_id: i64, accept: bool) ->
     }
     store::meetings::change_state(work.tx(), meeting_id, meeting.state, next, now).await?;
     let meeting = reread(&mut work, meeting_id).await?;
-    let (template, calendar) = if accept {
-        ("meeting_confirmed", Some(false))
-    } else {
-        ("meeting_declined", None)
-    };
-    tell_other_party(state, &mut work, &meeting, me, template, calendar, now)?;
+    if let Some((proposer, actor)) = mail::other_party(&meeting, me) {
+        if accept {
+            let extra = serde_json::json!({"other": actor});
+            mail::notify(
+                state,
+                &mut work,
+                &meeting,
+                &proposer,
+                "meeting_confirmed",
+                extra,
+                Some(Method::Request),
+            )?;
+            let own = serde_json::json!({"other": proposer.name});
+            if let Some((me_as_recipient, _)) = mail::other_party(&meeting, proposer.user_id) {
+                mail::notify(
+                    state,
+                    &mut work,
+                    &meeting,
+                    &me_as_recipient,
+                    "meeting_scheduled",
+                    own,
+                    Some(Method::Request),
+                )?;
+            }
+        } else {
+            let extra = serde_json::json!({"other": actor});
+            mail::notify(
+                state,
+                &mut work,
+                &meeting,
+                &proposer,
+                "meeting_declined",
+                extra,
+                None,
+            )?;
+        }
+    }
     work.commit().await?;
     Ok(meeting_view(meeting, now))
 }
 
-/// `PUT /meeting/<id>/cancel`: either party, before the meeting starts.
+/// `PUT /meeting/<id>/cancel`: either party, before the meeting starts. Everyone who had it
+/// in a calendar gets the cancellation; a pending substitute invitation ends with it.
 pub async fn cancel(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
     let now = state.clock.now();
     let mut work = state.unit_of_work().await?;
-    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
+    let before = lock_as_party(&mut work, me, meeting_id).await?;
     let next = rules::transition(
-        meeting.state,
+        before.state,
         MeetingAction::Cancel,
-        meeting.proposer_id == me,
-        meeting.start_date <= now,
+        before.proposer_id == me,
+        before.start_date <= now,
     )?;
-    store::meetings::change_state(work.tx(), meeting_id, meeting.state, next, now).await?;
+    store::meetings::change_state(work.tx(), meeting_id, before.state, next, now).await?;
     let meeting = reread(&mut work, meeting_id).await?;
-    tell_other_party(
+    let was_confirmed = before.state == MeetingState::Confirmed;
+    let actor = if meeting.mentor_id == Some(me) {
+        meeting.mentor_name.clone()
+    } else {
+        meeting.mentee_name.clone()
+    };
+    let reason = format!("{} cancelled it", actor.as_deref().unwrap_or("a party"));
+    mail::tell_cancelled(state, &mut work, &meeting, was_confirmed, &reason, None)?;
+    // The other party of a meeting that was only proposed hears of it too (no calendar).
+    if !was_confirmed && let Some((other, actor)) = mail::other_party(&meeting, me) {
+        let extra = serde_json::json!({"other": actor});
+        mail::notify(
+            state,
+            &mut work,
+            &meeting,
+            &other,
+            "meeting_cancelled",
+            extra,
+            None,
+        )?;
+    }
+    super::substitutes::close_pending_invitation(
         state,
         &mut work,
         &meeting,
-        me,
-        "meeting_cancelled",
-        Some(true),
-        now,
-    )?;
-    if let (Some(_), Some(email), Some(name)) = (
-        meeting.accepted_substitute(),
-        &meeting.substitute_email,
-        &meeting.substitute_name,
-    ) {
-        let actor = if meeting.mentor_id == Some(me) {
-            &meeting.mentor_name
-        } else {
-            &meeting.mentee_name
-        };
-        work.queue_mail(Outgoing {
-            template: "meeting_cancelled",
-            recipient: email,
-            context: serde_json::json!({
-                "name": name, "other": actor, "when": when(meeting.start_date, meeting.end_date),
-            }),
-            calendar: Some(calendar(state, &meeting, true, now)),
-        })?;
-    }
-    work.commit().await?;
-    Ok(meeting_view(meeting, now))
-}
-
-/// `POST /meeting/<id>/substitute`: the titular mentor of a confirmed, future meeting invites
-/// another mentor. A new invitation replaces the previous one and kills its links.
-pub async fn invite_substitute(
-    state: &AppState,
-    me: i64,
-    meeting_id: i64,
-    invitation: SubstituteInvitation,
-) -> Result<Meeting> {
-    let invitee_id = invitation.user_id;
-    let now = state.clock.now();
-    let mut work = state.unit_of_work().await?;
-    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
-    if meeting.mentor_id != Some(me) {
-        return Err(Error::forbidden(messages::ONLY_TITULAR_MENTOR_CAN_INVITE));
-    }
-    if invitee_id == me {
-        return Err(Error::invalid(messages::CANT_INVITE_YOURSELF));
-    }
-    if meeting.mentee_id == Some(invitee_id) {
-        return Err(Error::invalid(messages::CANT_INVITE_MENTEE));
-    }
-    if meeting.state != MeetingState::Confirmed {
-        return Err(Error::conflict(messages::MEETING_NOT_CONFIRMED));
-    }
-    if meeting.start_date <= now {
-        return Err(Error::conflict(messages::MEETING_ALREADY_STARTED));
-    }
-    if meeting.accepted_substitute().is_some() {
-        return Err(Error::conflict(messages::SUBSTITUTE_ALREADY_ACCEPTED));
-    }
-    let invitee = store::users::lock_by_id(work.tx(), invitee_id)
-        .await?
-        .ok_or_else(|| Error::not_found(messages::USER_DOES_NOT_EXIST))?;
-    if !invitee.is_email_verified {
-        return Err(Error::invalid(messages::SUBSTITUTE_NOT_VERIFIED));
-    }
-    if !invitee.available_to_mentor {
-        return Err(Error::invalid(messages::SUBSTITUTE_NOT_AVAILABLE));
-    }
-
-    let nonce = random_token()[..22].to_owned();
-    store::meetings::invite(work.tx(), meeting_id, invitee_id, &token_hash(&nonce), now).await?;
-    let expires_at = (now + INVITATION_VALID_SECS)
-        .min(meeting.start_date)
-        .floor() as i64;
-    let link = |decision| InvitationLink {
-        meeting_id,
-        decision,
-        invitee_id,
-        nonce: nonce.clone(),
-        expires_at,
-        key_id: state.keys.signed_links_key_id.clone(),
-    };
-    let key = &state.keys.signed_links;
-    work.queue_mail(Outgoing {
-        template: "substitute_invitation",
-        recipient: &invitee.email,
-        context: serde_json::json!({
-            "name": invitee.name,
-            "mentor": meeting.mentor_name, "mentee": meeting.mentee_name,
-            "when": when(meeting.start_date, meeting.end_date), "place": meeting.place,
-            "accept_link": link(Decision::Accept).url(&state.config.public_url, key),
-            "reject_link": link(Decision::Reject).url(&state.config.public_url, key),
-            "expires": iso_naive(expires_at as f64).replace('T', " ")[..16].to_owned() + " UTC",
-        }),
-        calendar: None,
-    })?;
-    let meeting = reread(&mut work, meeting_id).await?;
-    work.commit().await?;
-    tracing::info!(meeting_id, invitee_id, "substitute invited");
-    Ok(meeting_view(meeting, now))
-}
-
-/// `DELETE /meeting/<id>/substitute`: the titular mentor withdraws a pending invitation.
-pub async fn withdraw_substitute(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> {
-    let now = state.clock.now();
-    let mut work = state.unit_of_work().await?;
-    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
-    if meeting.mentor_id != Some(me) {
-        return Err(Error::forbidden(messages::ONLY_TITULAR_MENTOR_CAN_INVITE));
-    }
-    if store::meetings::withdraw_invitation(work.tx(), meeting_id, now).await? == 0 {
-        return Err(Error::conflict(messages::NO_PENDING_INVITATION));
-    }
-    let meeting = reread(&mut work, meeting_id).await?;
-    work.commit().await?;
-    Ok(meeting_view(meeting, now))
-}
-
-/// `GET /substitute_invitations`.
-pub async fn pending_invitations(state: &AppState, me: i64) -> Result<Vec<Meeting>> {
-    let rows = store::meetings::pending_invitations_for(&state.db, me, state.clock.now()).await?;
-    Ok(views(state, rows))
-}
-
-/// What a signed link found, checked in order up to (not including) who the caller is: shape
-/// and signature, then expiry. Every shape or signature failure gives the same answer.
-fn check_link(
-    state: &AppState,
-    meeting_id: i64,
-    decision: &str,
-    raw_query: &str,
-) -> Result<InvitationLink> {
-    let invalid = || Error::forbidden(messages::INVITATION_LINK_INVALID);
-    let decision = Decision::parse(decision).ok_or_else(invalid)?;
-    let link = InvitationLink::verify(
-        meeting_id,
-        decision,
-        raw_query,
-        &state.keys.signed_links,
-        &state.keys.signed_links_key_id,
+        InvitationStatus::Cancelled,
     )
-    .ok_or_else(|| {
-        tracing::warn!(
-            meeting_id,
-            "substitute invitation link refused: bad shape or signature"
-        );
-        invalid()
-    })?;
-    if state.clock.now().floor() as i64 > link.expires_at {
-        return Err(Error::forbidden(messages::INVITATION_LINK_EXPIRED));
-    }
-    Ok(link)
+    .await?;
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
 }
 
-/// What the page an invitation link opens shows, once the link checks out. Changes nothing
-/// (mail scanners open links).
-pub async fn invitation_summary(
+/// Cancels the meetings still ahead of relations that just ended (cancelled, completed, or a
+/// party left), inside the caller's unit of work, and tells whoever had them in a calendar.
+pub async fn cancel_for_ended_relations(
     state: &AppState,
-    meeting_id: i64,
-    decision: &str,
-    raw_query: &str,
-) -> Result<InvitationSummary> {
-    let link = check_link(state, meeting_id, decision, raw_query)?;
-    let meeting = store::meetings::find(&state.db, meeting_id)
-        .await?
-        .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
-    // A link no longer live (answered, withdrawn, replaced by a newer invitation, or its
-    // meeting cancelled or started) shows nothing of the meeting: one sentence says so.
-    let live = meeting.pending_invitee() == Some(link.invitee_id)
-        && meeting.substitute_nonce_hash.as_deref() == Some(token_hash(&link.nonce).as_str())
-        && meeting.state == MeetingState::Confirmed
-        && meeting.start_date > state.clock.now();
-    if !live {
-        return Err(Error::conflict(messages::INVITATION_NOT_PENDING));
-    }
-    Ok(InvitationSummary {
-        when: when(meeting.start_date, meeting.end_date),
-        mentor: meeting.mentor_name,
-        mentee: meeting.mentee_name,
-        invitee: meeting.substitute_name,
-        place: meeting.place,
-        decision: link.decision.as_str(),
-    })
-}
-
-/// `POST` on an invitation link: signature, expiry, then the caller must be the invitee
-/// (401 without a valid token, 403 for anyone else), then the answer, once.
-/// `caller` is the outcome of authenticating the request, looked at only after the link.
-pub async fn respond_by_link(
-    state: &AppState,
-    caller: Result<i64>,
-    meeting_id: i64,
-    decision: &str,
-    raw_query: &str,
-) -> Result<Message> {
-    let link = check_link(state, meeting_id, decision, raw_query)?;
-    let me = caller?;
-    if me != link.invitee_id {
-        return Err(Error::forbidden(messages::INVITATION_FOR_ANOTHER_USER));
-    }
-    respond(
-        state,
-        me,
-        meeting_id,
-        Some(&token_hash(&link.nonce)),
-        link.decision == Decision::Accept,
-    )
-    .await
-}
-
-/// `PUT /substitute_invitations/<meeting_id>/accept|reject`: the invitee answers from the app.
-pub async fn respond_in_app(
-    state: &AppState,
-    me: i64,
-    meeting_id: i64,
-    accept: bool,
-) -> Result<Message> {
-    let meeting = store::meetings::find(&state.db, meeting_id)
-        .await?
-        .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
-    if meeting.substitute_user_id != Some(me) {
-        return Err(Error::forbidden(messages::INVITATION_FOR_ANOTHER_USER));
-    }
-    respond(state, me, meeting_id, None, accept).await
-}
-
-/// Records the answer with one conditional update: of two racing answers one wins, the other
-/// gets 409 and sends no mail.
-async fn respond(
-    state: &AppState,
-    me: i64,
-    meeting_id: i64,
-    nonce_hash: Option<&str>,
-    accept: bool,
-) -> Result<Message> {
-    let now = state.clock.now();
-    let mut work = state.unit_of_work().await?;
-    let meeting = store::meetings::find(work.tx(), meeting_id)
-        .await?
-        .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
-    if accept && meeting.pending_invitee() == Some(me) {
-        store::users::lock_by_id(work.tx(), me).await?;
-        if store::meetings::delivers_overlapping(
-            work.tx(),
-            me,
-            meeting.start_date,
-            meeting.end_date,
-            meeting.id,
+    work: &mut UnitOfWork<'_>,
+    relation_ids: &[i64],
+    now: Timestamp,
+) -> Result<()> {
+    let cancelled = store::meetings::cancel_for_relations(work.tx(), relation_ids, now).await?;
+    for mut meeting in cancelled {
+        let was_confirmed = meeting.state == MeetingState::Confirmed;
+        meeting.state = MeetingState::Cancelled;
+        meeting.revision += 1;
+        let reason = "the mentorship relation ended";
+        mail::tell_cancelled(state, work, &meeting, was_confirmed, reason, None)?;
+        super::substitutes::close_pending_invitation(
+            state,
+            work,
+            &meeting,
+            InvitationStatus::Cancelled,
         )
-        .await?
-        {
-            return Err(Error::conflict(messages::SUBSTITUTE_IS_BUSY));
-        }
+        .await?;
     }
-    if store::meetings::answer_invitation(work.tx(), meeting_id, me, nonce_hash, accept, now)
-        .await?
-        == 0
-    {
-        return Err(Error::conflict(messages::INVITATION_NOT_PENDING));
-    }
-    let meeting = reread(&mut work, meeting_id).await?;
-    let substitute = meeting.substitute_name.clone().unwrap_or_default();
-    let base = serde_json::json!({
-        "substitute": substitute, "mentor": meeting.mentor_name, "mentee": meeting.mentee_name,
-        "when": when(meeting.start_date, meeting.end_date),
-    });
-    let with_name = |name: &Option<String>| {
-        let mut context = base.clone();
-        context["name"] = serde_json::json!(name);
-        context
-    };
-    if let Some(mentor_email) = &meeting.mentor_email {
-        work.queue_mail(Outgoing {
-            template: if accept {
-                "substitute_accepted"
-            } else {
-                "substitute_rejected"
-            },
-            recipient: mentor_email,
-            context: with_name(&meeting.mentor_name),
-            calendar: None,
-        })?;
-    }
-    if accept && let Some(mentee_email) = &meeting.mentee_email {
-        work.queue_mail(Outgoing {
-            template: "substitute_mentee_notice",
-            recipient: mentee_email,
-            context: with_name(&meeting.mentee_name),
-            calendar: Some(calendar(state, &meeting, false, now)),
-        })?;
-    }
-    work.commit().await?;
-    tracing::info!(
-        meeting_id,
-        substitute = me,
-        accepted = accept,
-        "substitute invitation answered"
-    );
-    Ok(if accept {
-        messages::SUBSTITUTE_ACCEPTED
-    } else {
-        messages::SUBSTITUTE_REJECTED
-    })
+    Ok(())
 }
 
-/// `GET /admin/meetings`.
+/// `PUT /meeting/<id>/notes`: either party changes the notes of a confirmed meeting before it
+/// ends; the others are told, and calendars get the new description.
+pub async fn change_notes(
+    state: &AppState,
+    me: i64,
+    meeting_id: i64,
+    change: NotesChange,
+) -> Result<Meeting> {
+    let now = state.clock.now();
+    let mut work = state.unit_of_work().await?;
+    let meeting = lock_as_party(&mut work, me, meeting_id).await?;
+    if meeting.state != MeetingState::Confirmed || meeting.end_date <= now {
+        return Err(Error::conflict(messages::MEETING_NOT_CONFIRMED_FOR_NOTES));
+    }
+    store::meetings::update_notes(work.tx(), meeting_id, change.notes.as_deref(), now).await?;
+    let meeting = reread(&mut work, meeting_id).await?;
+    let holders: Vec<i64> = mail::calendar_holders(&meeting)
+        .iter()
+        .map(|r| r.user_id)
+        .collect();
+    let mut told: Vec<Recipient> = Vec::new();
+    if let Some((other, _)) = mail::other_party(&meeting, me) {
+        told.push(other);
+    }
+    if let Some(substitute) = mail::substitute(&meeting)
+        && meeting.accepted_substitute().is_some()
+        && substitute.user_id != me
+    {
+        told.push(substitute);
+    }
+    let actor = if meeting.mentor_id == Some(me) {
+        meeting.mentor_name.clone()
+    } else {
+        meeting.mentee_name.clone()
+    };
+    for recipient in told {
+        let calendar = holders
+            .contains(&recipient.user_id)
+            .then_some(Method::Request);
+        let extra = serde_json::json!({"other": actor});
+        mail::notify(
+            state,
+            &mut work,
+            &meeting,
+            &recipient,
+            "meeting_notes_changed",
+            extra,
+            calendar,
+        )?;
+    }
+    work.commit().await?;
+    Ok(meeting_view(meeting, now))
+}
+
+/// `GET /admin/meetings`: every meeting, without the relations' place and notes.
 pub async fn admin_list(
     state: &AppState,
     me: i64,
@@ -645,6 +446,7 @@ pub async fn admin_list(
         return Err(Error::forbidden(messages::USER_IS_NOT_AN_ADMIN));
     }
     let filter = MeetingFilter::from_query(query)?;
-    let rows = store::meetings::list_all(&state.db, &filter, state.clock.now()).await?;
-    Ok(views(state, rows))
+    let now = state.clock.now();
+    let rows = store::meetings::list_all(&state.db, &filter, now).await?;
+    Ok(rows.into_iter().map(|m| outsider_view(m, now)).collect())
 }

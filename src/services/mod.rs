@@ -5,9 +5,12 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod meeting_mail;
 pub mod meetings;
 pub mod operations;
 pub mod relations;
+pub mod reminders;
+pub mod substitutes;
 pub mod tasks;
 pub mod users;
 

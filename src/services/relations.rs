@@ -290,17 +290,22 @@ async fn change(
     let (relation, next) = prepare(&mut work, me, relation_id, action).await?;
     let next =
         next.ok_or_else(|| Error::Unexpected(anyhow::anyhow!("{action:?} has a next state")))?;
-    store::relations::change_state(work.tx(), relation_id, relation.state, next, now).await?;
+    store::relations::change_state(work.tx(), relation_id, relation.state, next).await?;
+    if relation.state == RelationState::Accepted {
+        super::meetings::cancel_for_ended_relations(state, &mut work, &[relation_id], now).await?;
+    }
     notify(&mut work, &relation, me, template).await?;
     work.commit().await
 }
 
-/// `DELETE /mentorship_relation/<id>`: the sender withdraws a pending request.
+/// `DELETE /mentorship_relation/<id>`: the sender withdraws a pending request; its recipient
+/// is told.
 pub async fn delete(state: &AppState, me: i64, relation_id: i64) -> Result<Message> {
     require_verified_user(state, me).await?;
     let mut work = state.unit_of_work().await?;
-    prepare(&mut work, me, relation_id, Action::Delete).await?;
+    let (relation, _) = prepare(&mut work, me, relation_id, Action::Delete).await?;
     store::relations::delete(work.tx(), relation_id).await?;
+    notify(&mut work, &relation, me, "relation_request_withdrawn").await?;
     work.commit().await?;
     Ok(messages::MENTORSHIP_RELATION_WAS_DELETED_SUCCESSFULLY)
 }
@@ -312,6 +317,8 @@ pub async fn complete_expired(state: &AppState, now: Timestamp) -> Result<u64> {
     loop {
         let mut work = state.unit_of_work().await?;
         let batch = store::relations::complete_due(work.tx(), now, COMPLETION_BATCH).await?;
+        let ids: Vec<i64> = batch.iter().map(|relation| relation.id).collect();
+        super::meetings::cancel_for_ended_relations(state, &mut work, &ids, now).await?;
         for relation in &batch {
             for party in &relation.parties {
                 let other = relation

@@ -246,10 +246,11 @@ pub async fn dashboard(state: &AppState, me: i64) -> Result<Dashboard> {
         store::relations::list_for_user(&state.db, me, RelationScope::All(None)).await?;
     let mut dashboard = Dashboard::default();
     for r in relations {
+        // `user_name` carries the member's (display) name, as the reference sends it.
         let party =
-            |id: Option<i64>, username: Option<String>, photo_url: Option<String>| DashboardParty {
-                id: username.as_ref().and(id),
-                user_name: username,
+            |id: Option<i64>, name: Option<String>, photo_url: Option<String>| DashboardParty {
+                id: name.as_ref().and(id),
+                user_name: name,
                 photo_url,
             };
         let role = if r.mentor_id == Some(me) {
@@ -265,8 +266,8 @@ pub async fn dashboard(state: &AppState, me: i64) -> Result<Dashboard> {
         direction.bucket(r.state).push(DashboardRelation {
             id: r.id,
             action_user_id: r.action_user_id,
-            mentor: party(r.mentor_id, r.mentor_username, r.mentor_photo_url),
-            mentee: party(r.mentee_id, r.mentee_username, r.mentee_photo_url),
+            mentor: party(r.mentor_id, r.mentor_name, r.mentor_photo_url),
+            mentee: party(r.mentee_id, r.mentee_name, r.mentee_photo_url),
             creation_date: r.creation_date,
             accept_date: r.accept_date,
             start_date: r.start_date,

@@ -2,7 +2,9 @@
 
 use crate::domain::clock::iso_naive;
 use crate::domain::messages::{self, Message};
-use crate::domain::users::{DirectoryQuery, ProfileUpdate, PublicUser, UserProfile};
+use crate::domain::users::{
+    DirectoryQuery, Preferences, PreferencesUpdate, ProfileUpdate, PublicUser, UserProfile,
+};
 use crate::error::{Error, Result};
 use crate::mail::Outgoing;
 use crate::services::require_verified_user;
@@ -31,6 +33,7 @@ pub async fn update_me(state: &AppState, user_id: i64, update: ProfileUpdate) ->
     store::users::update_profile(work.tx(), user_id, &update)
         .await
         .on_constraint(Constraint::UsernameTaken, taken)?;
+    store::substitutes::refresh_words(work.tx(), user_id).await?;
     work.commit().await?;
     Ok(messages::USER_SUCCESSFULLY_UPDATED)
 }
@@ -49,9 +52,9 @@ pub async fn delete_me(state: &AppState, user_id: i64) -> Result<Message> {
     if user.is_admin && admins.len() <= 1 {
         return Err(Error::invalid(messages::USER_CANT_DELETE));
     }
-    let partners =
-        store::relations::end_relations_of_leaving_users(work.tx(), &[user_id], now).await?;
-    for partner in &partners {
+    let ended = store::relations::end_relations_of_leaving_users(work.tx(), &[user_id]).await?;
+    super::meetings::cancel_for_ended_relations(state, &mut work, &ended.cancelled, now).await?;
+    for partner in &ended.partners {
         work.queue_mail(Outgoing {
             template: "relation_partner_left",
             recipient: &partner.email,
@@ -63,6 +66,40 @@ pub async fn delete_me(state: &AppState, user_id: i64) -> Result<Message> {
     work.commit().await?;
     tracing::info!(user_id, "account deleted");
     Ok(messages::USER_SUCCESSFULLY_DELETED)
+}
+
+/// `GET /user/preferences`.
+pub async fn preferences(state: &AppState, user_id: i64) -> Result<Preferences> {
+    require_verified_user(state, user_id).await?;
+    Ok(match store::preferences::get(&state.db, user_id).await? {
+        Some((timezone, meeting_reminders)) => Preferences {
+            timezone,
+            meeting_reminders,
+        },
+        None => Preferences::default(),
+    })
+}
+
+/// `PUT /user/preferences`: the given preferences change, the others stay.
+pub async fn update_preferences(
+    state: &AppState,
+    user_id: i64,
+    update: PreferencesUpdate,
+) -> Result<Preferences> {
+    require_verified_user(state, user_id).await?;
+    let mut work = state.unit_of_work().await?;
+    let (timezone, meeting_reminders) = store::preferences::update(
+        work.tx(),
+        user_id,
+        update.timezone.map(|zone| zone.name()),
+        update.meeting_reminders,
+    )
+    .await?;
+    work.commit().await?;
+    Ok(Preferences {
+        timezone,
+        meeting_reminders,
+    })
 }
 
 /// `GET /users` and `GET /users/verified`: other members, by id.

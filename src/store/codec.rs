@@ -6,7 +6,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 
-use crate::domain::meetings::{MeetingState, SubstituteStatus};
+use crate::domain::meetings::{InvitationStatus, MeetingState, SubstituteStatus};
 use crate::domain::relations::RelationState;
 
 /// Implements `Type`, `Encode` and `Decode` for `$ty` on `$db`: it is bound as `$to(value)`
@@ -64,4 +64,11 @@ both!(
     SubstituteStatus::as_str,
     String,
     |s: &String| SubstituteStatus::parse(s)
+);
+both!(
+    InvitationStatus,
+    &'static str,
+    InvitationStatus::as_str,
+    String,
+    |s: &String| InvitationStatus::parse(s)
 );

@@ -29,6 +29,10 @@ pub struct MeetingRow {
     pub mentee_email: Option<String>,
     pub substitute_name: Option<String>,
     pub substitute_email: Option<String>,
+    /// The parties' and the substitute's time zones (`None`: UTC).
+    pub mentor_zone: Option<String>,
+    pub mentee_zone: Option<String>,
+    pub substitute_zone: Option<String>,
 }
 
 impl MeetingRow {
@@ -55,11 +59,15 @@ const MEETING_SELECT: &str = "SELECT m.id, m.relation_id, m.mentor_id, m.mentee_
         m.end_date, m.place, m.notes, m.state, m.substitute_user_id, m.substitute_status,
         m.substitute_invited_at, m.substitute_responded_at, m.substitute_nonce_hash, m.revision,
         mu.name AS mentor_name, mu.email AS mentor_email, eu.name AS mentee_name, eu.email AS mentee_email,
-        su.name AS substitute_name, su.email AS substitute_email
+        su.name AS substitute_name, su.email AS substitute_email,
+        mp.timezone AS mentor_zone, ep.timezone AS mentee_zone, sp.timezone AS substitute_zone
     FROM meetings m
     LEFT JOIN users mu ON mu.id = m.mentor_id
     LEFT JOIN users eu ON eu.id = m.mentee_id
-    LEFT JOIN users su ON su.id = m.substitute_user_id";
+    LEFT JOIN users su ON su.id = m.substitute_user_id
+    LEFT JOIN user_preferences mp ON mp.user_id = m.mentor_id
+    LEFT JOIN user_preferences ep ON ep.user_id = m.mentee_id
+    LEFT JOIN user_preferences sp ON sp.user_id = m.substitute_user_id";
 
 pub struct NewMeeting<'a> {
     pub relation_id: i64,
@@ -277,19 +285,51 @@ pub async fn invite(
     })
 }
 
-pub async fn withdraw_invitation(tx: &mut Tx, id: i64, now: Timestamp) -> Result<u64, sqlx::Error> {
+/// Clears the meeting's current invitation if it is in status `from` (withdrawn, expired, or a
+/// substitution ended): the meeting then has no substitute. Its history keeps what happened.
+pub async fn clear_substitute(
+    tx: &mut Tx,
+    id: i64,
+    from: SubstituteStatus,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
     with_tx!(tx, |c| {
         sqlx::query(
-        "UPDATE meetings SET substitute_user_id = NULL, substitute_status = NULL, substitute_invited_at = NULL,
-             substitute_responded_at = NULL, substitute_nonce_hash = NULL, updated_at = $2
-         WHERE id = $1 AND substitute_status = $3"
-    )
-    .bind(id)
-    .bind(now)
-    .bind(SubstituteStatus::Pending)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
+            "UPDATE meetings SET substitute_user_id = NULL, substitute_status = NULL,
+                 substitute_invited_at = NULL, substitute_responded_at = NULL,
+                 substitute_nonce_hash = NULL, updated_at = $2,
+                 revision = revision + CASE WHEN $3 = $4 THEN 1 ELSE 0 END
+             WHERE id = $1 AND substitute_status = $3",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(from)
+        .bind(SubstituteStatus::Accepted)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+    })
+}
+
+/// Sets a confirmed meeting's notes; bumps its revision (its calendar event changes).
+pub async fn update_notes(
+    tx: &mut Tx,
+    id: i64,
+    notes: Option<&str>,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| {
+        sqlx::query(
+            "UPDATE meetings SET notes = $2, updated_at = $3, revision = revision + 1
+             WHERE id = $1 AND state = $4",
+        )
+        .bind(id)
+        .bind(notes)
+        .bind(now)
+        .bind(MeetingState::Confirmed)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
     })
 }
 
@@ -331,27 +371,43 @@ pub async fn answer_invitation(
     .map(|r| r.rows_affected()))
 }
 
-/// Cancels the meetings still ahead of relations that just ended.
+/// Cancels the meetings still ahead of relations that just ended, and returns them as they
+/// were before (to tell who had them in a calendar).
 pub async fn cancel_for_relations(
     tx: &mut Tx,
     relation_ids: &[i64],
     now: Timestamp,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<MeetingRow>, sqlx::Error> {
     if relation_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let list = super::id_list(relation_ids);
-    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE meetings SET state = $2, updated_at = $1, revision = revision + 1
-         WHERE relation_id IN ({list}) AND state IN ($3, $4) AND start_date > $1"
+    let ahead = with_tx!(tx, |c| {
+        sqlx::query_as::<_, MeetingRow>(sqlx::AssertSqlSafe(format!(
+        "{MEETING_SELECT} WHERE m.relation_id IN ({list}) AND m.state IN ($2, $3) AND m.start_date > $1
+         ORDER BY m.id"
+    )))
+    .bind(now)
+    .bind(MeetingState::Proposed)
+    .bind(MeetingState::Confirmed)
+    .fetch_all(&mut *c)
+    .await
+    })?;
+    if ahead.is_empty() {
+        return Ok(ahead);
+    }
+    let ids = super::id_list(&ahead.iter().map(|m| m.id).collect::<Vec<_>>());
+    with_tx!(tx, |c| {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE meetings SET state = $2, updated_at = $1, revision = revision + 1 WHERE id IN ({ids})"
     )))
     .bind(now)
     .bind(MeetingState::Cancelled)
-    .bind(MeetingState::Proposed)
-    .bind(MeetingState::Confirmed)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(ahead)
 }
 
 /// One page of every meeting, by id, for the admins.
@@ -374,7 +430,8 @@ pub async fn list_all(
             "{MEETING_SELECT}
          WHERE ($1 IS NULL OR m.state = $1)
            AND ($2 IS NULL OR ($2 = (m.end_date <= $3)))
-           AND ($4 IS NULL OR m.substitute_status = $4)
+           AND ($4 IS NULL OR EXISTS (SELECT 1 FROM substitute_invitations i
+                                       WHERE i.meeting_id = m.id AND i.status = $4))
          ORDER BY m.id {}",
             super::limit_offset(filter.page.limit, filter.page.offset)
         ))

@@ -22,8 +22,11 @@ pub mod codec;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;
+pub mod preferences;
 pub mod rate_limits;
 pub mod relations;
+pub mod reminders;
+pub mod substitutes;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
@@ -101,6 +104,17 @@ macro_rules! with_conn {
 }
 
 pub use crate::{with_conn, with_db, with_tx};
+
+/// Marks a backfill done.
+async fn backfill_done(tx: &mut Tx, name: &str) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM pending_backfills WHERE name = $1"
+    )
+    .bind(name)
+    .execute(c)
+    .await
+    .map(|_| ()))
+}
 
 /// A pooled PostgreSQL connection idle longer than this is pinged before it is handed out, so
 /// one the server or a proxy closed meanwhile is replaced instead of failing a request. sqlx's
@@ -193,7 +207,42 @@ impl Db {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
-        .context("applying database migrations")
+        .context("applying database migrations")?;
+        self.run_backfills()
+            .await
+            .context("backfilling after the migrations")
+    }
+
+    /// Does the work migrations left to Rust (`pending_backfills`), in batches; each is
+    /// idempotent, so instances migrating at once may both run it.
+    async fn run_backfills(&self) -> anyhow::Result<()> {
+        let pending = with_db!(self, |c| sqlx::query_scalar::<_, String>(
+            "SELECT name FROM pending_backfills"
+        )
+        .fetch_all(c)
+        .await)?;
+        for name in pending {
+            match name.as_str() {
+                "mentor_words" => {
+                    let mut after = 0;
+                    loop {
+                        let mut tx = self.begin().await?;
+                        let last = substitutes::backfill_words_step(&mut tx, after, 1_000).await?;
+                        tx.commit().await?;
+                        match last {
+                            Some(last) => after = last,
+                            None => break,
+                        }
+                    }
+                }
+                other => anyhow::bail!("unknown backfill {other:?}"),
+            }
+            let mut tx = self.begin().await?;
+            backfill_done(&mut tx, &name).await?;
+            tx.commit().await?;
+            tracing::info!(backfill = name, "backfill done");
+        }
+        Ok(())
     }
 
     /// Starts a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so two

@@ -12,14 +12,22 @@ pub struct Contact {
     pub name: String,
 }
 
-/// Before an account is deleted: its current relation is cancelled (the other party is returned,
-/// to be told) and its pending requests are deleted, so nothing dangles.
+/// What ending a leaving member's relations did.
+#[derive(Debug, Default)]
+pub struct EndedRelations {
+    /// The other parties of the cancelled current relations, to be told.
+    pub partners: Vec<Contact>,
+    /// The current relations cancelled.
+    pub cancelled: Vec<i64>,
+}
+
+/// Before an account is deleted: its current relation is cancelled and its pending requests
+/// are deleted, so nothing dangles.
 pub async fn end_relations_of_leaving_users(
     tx: &mut Tx,
     user_ids: &[i64],
-    now: Timestamp,
-) -> Result<Vec<Contact>, sqlx::Error> {
-    let mut partners = Vec::new();
+) -> Result<EndedRelations, sqlx::Error> {
+    let mut ended = EndedRelations::default();
     for &user_id in user_ids {
         let current = with_tx!(tx, |c| sqlx::query_as::<_, (i64, Option<i64>)>(
             "SELECT r.id, CASE WHEN r.mentor_id = $1 THEN r.mentee_id ELSE r.mentor_id END
@@ -46,7 +54,7 @@ pub async fn end_relations_of_leaving_users(
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
-            super::meetings::cancel_for_relations(tx, &[relation_id], now).await?;
+            ended.cancelled.push(relation_id);
             if let Some(partner_id) = partner_id {
                 let contact = with_tx!(tx, |c| sqlx::query_as::<_, Contact>(
                     "SELECT id AS user_id, email, name FROM users WHERE id = $1"
@@ -54,7 +62,7 @@ pub async fn end_relations_of_leaving_users(
                 .bind(partner_id)
                 .fetch_optional(&mut *c)
                 .await)?;
-                partners.extend(contact);
+                ended.partners.extend(contact);
             }
         }
         with_tx!(tx, |c| {
@@ -66,7 +74,7 @@ pub async fn end_relations_of_leaving_users(
             .map(|r| r.rows_affected())
         })?;
     }
-    Ok(partners)
+    Ok(ended)
 }
 
 /// A relation the completion job just completed, with both parties to tell.
@@ -128,7 +136,6 @@ pub async fn complete_due(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
-    super::meetings::cancel_for_relations(tx, &ids, now).await?;
     Ok(due.into_iter().map(DueRow::into_completed).collect())
 }
 
@@ -180,10 +187,8 @@ pub struct RelationRow {
     pub state: RelationState,
     pub notes: String,
     pub mentor_name: Option<String>,
-    pub mentor_username: Option<String>,
     pub mentor_photo_url: Option<String>,
     pub mentee_name: Option<String>,
-    pub mentee_username: Option<String>,
     pub mentee_photo_url: Option<String>,
 }
 
@@ -196,8 +201,8 @@ impl RelationRow {
 const RELATION_SELECT: &str =
     "SELECT r.id, r.mentor_id, r.mentee_id, r.action_user_id, r.creation_date,
         r.accept_date, r.start_date, r.end_date, r.state, r.notes,
-        mu.name AS mentor_name, mu.username AS mentor_username, mu.photo_url AS mentor_photo_url,
-        eu.name AS mentee_name, eu.username AS mentee_username, eu.photo_url AS mentee_photo_url
+        mu.name AS mentor_name, mu.photo_url AS mentor_photo_url,
+        eu.name AS mentee_name, eu.photo_url AS mentee_photo_url
     FROM mentorship_relations r
     LEFT JOIN users mu ON mu.id = r.mentor_id
     LEFT JOIN users eu ON eu.id = r.mentee_id";
@@ -348,14 +353,12 @@ pub async fn accept(
     Ok(changed)
 }
 
-/// Moves a relation from one state to another. Ending an accepted one frees both parties and
-/// cancels its meetings still ahead.
+/// Moves a relation from one state to another. Ending an accepted one frees both parties.
 pub async fn change_state(
     tx: &mut Tx,
     relation_id: i64,
     from: RelationState,
     to: RelationState,
-    now: Timestamp,
 ) -> Result<u64, sqlx::Error> {
     let changed = with_tx!(tx, |c| sqlx::query(
         "UPDATE mentorship_relations SET state = $3 WHERE id = $1 AND state = $2"
@@ -374,7 +377,6 @@ pub async fn change_state(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-        super::meetings::cancel_for_relations(tx, &[relation_id], now).await?;
     }
     Ok(changed)
 }

@@ -1997,6 +1997,12 @@ async fn dashboard_groups_relations_and_shows_tasks_only_with_a_current_relation
     let mentor = member(&app, "mentor_user", true, false).await;
     let mentee = member(&app, "mentee_user", false, true).await;
     let other = member(&app, "other_mentee", false, true).await;
+    for (user, name) in [(&mentor, "Mentor Person"), (&mentee, "Mentee Person")] {
+        let (status, _) = app
+            .put("/user", Some(&user.token), json!({"name": name}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
     let top = |tasks: bool| {
         let mut names = vec!["as_mentor", "as_mentee"];
         if tasks {
@@ -2028,9 +2034,10 @@ async fn dashboard_groups_relations_and_shows_tasks_only_with_a_current_relation
     let relation = &board["as_mentee"]["sent"]["pending"][0];
     assert_eq!(
         relation["mentor"],
-        json!({"id": mentor.id, "user_name": "mentor_user", "photo_url": null})
+        json!({"id": mentor.id, "user_name": "Mentor Person", "photo_url": null})
     );
-    assert_eq!(relation["mentee"]["user_name"], "mentee_user");
+    // The member's (display) name, as the reference sends it (the iOS app shows it).
+    assert_eq!(relation["mentee"]["user_name"], "Mentee Person");
     assert_eq!(relation["action_user_id"], mentee.id);
     assert_eq!(relation["state"], 1);
     assert_eq!(relation["notes"], "Let us learn Rust");

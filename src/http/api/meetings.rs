@@ -8,7 +8,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::message;
 use crate::domain::Page;
 use crate::domain::meetings::{
-    Meeting, MeetingChanged, MeetingDetails, MeetingFilter, SubstituteInvitation,
+    Candidate, CandidateQuery, Invitation, Meeting, MeetingChanged, MeetingDetails, MeetingFilter,
+    NotesChange, SubstituteInvitation,
 };
 use crate::domain::messages::{self, Message};
 use crate::error::Result;
@@ -19,6 +20,7 @@ use crate::http::extract::{
 use crate::http::private;
 use crate::http::web;
 use crate::services::meetings as service;
+use crate::services::substitutes;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -30,7 +32,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_meeting))
         .routes(routes!(decline_meeting))
         .routes(routes!(cancel_meeting))
-        .routes(routes!(invite_substitute, withdraw_substitute))
+        .routes(routes!(change_notes))
+        .routes(routes!(substitute_candidates))
+        .routes(routes!(invite_substitute, end_substitution))
+        .routes(routes!(invitation_history))
         .routes(routes!(respond_by_link))
         .routes(routes!(pending_invitations))
         .routes(routes!(accept_invitation))
@@ -173,8 +178,9 @@ pub async fn cancel_meeting(
     ))
 }
 
-/// Invites a substitute mentor to a confirmed, future meeting (its titular mentor only). The
-/// invitee is e-mailed signed accept and reject links; a new invitation voids earlier links.
+/// Invites a substitute mentor, free at that time, to a confirmed, future meeting (its titular
+/// mentor only). The invitee is e-mailed signed accept and reject links; a new invitation
+/// voids earlier links (and its invitee is told).
 #[utoipa::path(post, path = "/meeting/{meeting_id}/substitute", tag = "Substitutes", request_body = SubstituteInvitation,
     security(("bearer" = [])), params(("meeting_id" = i64, Path)),
     responses((status = 201, body = MeetingChanged), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
@@ -185,7 +191,7 @@ pub async fn invite_substitute(
     PathParams(id): PathParams<i64>,
     Command(invitation): Command<SubstituteInvitation>,
 ) -> Result<Response> {
-    let meeting = service::invite_substitute(&state, user.id, id, invitation).await?;
+    let meeting = substitutes::invite(&state, user.id, id, invitation).await?;
     Ok(changed(
         StatusCode::CREATED,
         messages::SUBSTITUTE_WAS_INVITED,
@@ -193,22 +199,77 @@ pub async fn invite_substitute(
     ))
 }
 
-/// Withdraws a pending substitute invitation (the titular mentor only); its links stop working.
+/// Ends a substitution: before an answer, the titular mentor withdraws the invitation (its links
+/// stop working); after an acceptance and before the meeting starts, the titular mentor takes
+/// the meeting back or the substitute steps back. Everyone concerned is told, and calendars
+/// follow.
 #[utoipa::path(delete, path = "/meeting/{meeting_id}/substitute", tag = "Substitutes", security(("bearer" = [])),
     params(("meeting_id" = i64, Path)),
     responses((status = 200, body = MeetingChanged), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
-pub async fn withdraw_substitute(
+pub async fn end_substitution(
     State(state): State<AppState>,
     user: AuthUser,
     PathParams(id): PathParams<i64>,
 ) -> Result<Response> {
-    let meeting = service::withdraw_substitute(&state, user.id, id).await?;
+    let meeting = substitutes::end(&state, user.id, id).await?;
     Ok(changed(
         StatusCode::OK,
         messages::INVITATION_WAS_WITHDRAWN,
         meeting,
     ))
+}
+
+/// The mentors who could stand in at a meeting (its titular mentor only): verified, available
+/// to mentor, free at that time; ranked by the words their skills and interests share with the
+/// mentee's, then by fewest upcoming meetings.
+#[utoipa::path(get, path = "/meeting/{meeting_id}/substitute_candidates", tag = "Substitutes", security(("bearer" = [])),
+    params(("meeting_id" = i64, Path), CandidateQuery),
+    responses((status = 200, body = Vec<Candidate>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse, description = "Not confirmed, or started")))]
+pub async fn substitute_candidates(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+    QueryParams(query): QueryParams,
+) -> Result<axum::Json<Vec<Candidate>>> {
+    let query = CandidateQuery::from_query(&query);
+    Ok(axum::Json(
+        substitutes::candidates(&state, user.id, id, query).await?,
+    ))
+}
+
+/// Changes the notes of a confirmed meeting that has not ended (either party); the others are
+/// told, and their calendars updated.
+#[utoipa::path(put, path = "/meeting/{meeting_id}/notes", tag = "Meetings", request_body = NotesChange, security(("bearer" = [])),
+    params(("meeting_id" = i64, Path)),
+    responses((status = 200, body = MeetingChanged), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
+pub async fn change_notes(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+    Command(change): Command<NotesChange>,
+) -> Result<Response> {
+    let meeting = service::change_notes(&state, user.id, id, change).await?;
+    Ok(changed(
+        StatusCode::OK,
+        messages::MEETING_NOTES_UPDATED,
+        meeting,
+    ))
+}
+
+/// Every substitute invitation of a meeting, oldest first, with what became of it (admins only).
+#[utoipa::path(get, path = "/admin/meetings/{meeting_id}/invitations", tag = "Admins", security(("bearer" = [])),
+    params(("meeting_id" = i64, Path)),
+    responses((status = 200, body = Vec<Invitation>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
+pub async fn invitation_history(
+    State(state): State<AppState>,
+    user: AuthUser,
+    PathParams(id): PathParams<i64>,
+) -> Result<axum::Json<Vec<Invitation>>> {
+    Ok(axum::Json(substitutes::history(&state, user.id, id).await?))
 }
 
 /// Answers the invitation: the invited member, logged in (bearer token), once. (The page the
@@ -231,7 +292,7 @@ pub async fn respond_by_link(
     if let Some(form) = form {
         return web::invitation_submitted(&state, client, (id, &decision, &query), form).await;
     }
-    let outcome = service::respond_by_link(&state, caller, id, &decision, &query).await;
+    let outcome = substitutes::respond_by_link(&state, caller, id, &decision, &query).await;
     private(match outcome {
         Ok(done) => message(StatusCode::OK, done),
         Err(err) => err.into_response(),
@@ -245,9 +306,7 @@ pub async fn pending_invitations(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<axum::Json<Vec<Meeting>>> {
-    Ok(axum::Json(
-        service::pending_invitations(&state, user.id).await?,
-    ))
+    Ok(axum::Json(substitutes::pending(&state, user.id).await?))
 }
 
 /// Accepts an invitation from the app (the invitee only, once).
@@ -262,7 +321,7 @@ pub async fn accept_invitation(
 ) -> Result<Response> {
     Ok(message(
         StatusCode::OK,
-        service::respond_in_app(&state, user.id, id, true).await?,
+        substitutes::respond_in_app(&state, user.id, id, true).await?,
     ))
 }
 
@@ -278,11 +337,12 @@ pub async fn reject_invitation(
 ) -> Result<Response> {
     Ok(message(
         StatusCode::OK,
-        service::respond_in_app(&state, user.id, id, false).await?,
+        substitutes::respond_in_app(&state, user.id, id, false).await?,
     ))
 }
 
-/// Every meeting with its substitute status (admins only), by id.
+/// Every meeting with its substitute status (admins only), by id; without the relations' place
+/// and notes, which are the parties' own.
 #[utoipa::path(get, path = "/admin/meetings", tag = "Admins", security(("bearer" = [])), params(MeetingFilter),
     responses((status = 200, body = Vec<Meeting>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
 pub async fn admin_meetings(

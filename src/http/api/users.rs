@@ -6,7 +6,9 @@ use axum::response::Response;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::message;
-use crate::domain::users::{DirectoryQuery, ProfileUpdate, PublicUser, UserProfile};
+use crate::domain::users::{
+    DirectoryQuery, Preferences, PreferencesUpdate, ProfileUpdate, PublicUser, UserProfile,
+};
 use crate::error::Result;
 use crate::http::error::{ErrorResponse, MessageBody};
 use crate::http::extract::{AuthUser, Command, PathParams, QueryParams};
@@ -16,6 +18,7 @@ use crate::state::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me, update_me, delete_me))
+        .routes(routes!(get_preferences, update_preferences))
         .routes(routes!(list_users))
         .routes(routes!(list_verified_users))
         .routes(routes!(get_user))
@@ -95,5 +98,33 @@ pub async fn get_user(
 ) -> Result<axum::Json<PublicUser>> {
     Ok(axum::Json(
         services::users::public_profile(&state, user_id).await?,
+    ))
+}
+
+/// The caller's preferences: the time zone their e-mails show times in, and meeting reminders.
+#[utoipa::path(get, path = "/user/preferences", tag = "Users", security(("bearer" = [])),
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn get_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<axum::Json<Preferences>> {
+    Ok(axum::Json(
+        services::users::preferences(&state, user.id).await?,
+    ))
+}
+
+/// Changes some of the caller's preferences; answers them all.
+#[utoipa::path(put, path = "/user/preferences", tag = "Users", request_body = PreferencesUpdate, security(("bearer" = [])),
+    responses((status = 200, body = Preferences), (status = 400, body = ErrorResponse, description = "Unknown time zone"),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 413, body = ErrorResponse)))]
+pub async fn update_preferences(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Command(update): Command<PreferencesUpdate>,
+) -> Result<axum::Json<Preferences>> {
+    Ok(axum::Json(
+        services::users::update_preferences(&state, user.id, update).await?,
     ))
 }

@@ -20,7 +20,7 @@ use crate::domain::accounts::{Credentials, EmailAddress, PasswordReset};
 use crate::domain::json::FromJson;
 use crate::domain::messages;
 use crate::error::{Error, ErrorKind};
-use crate::services::{accounts, meetings};
+use crate::services::{accounts, substitutes};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -178,7 +178,7 @@ async fn invitation(
     let Ok(id) = id.parse::<i64>() else {
         return PageError(Error::not_found(messages::MEETING_DOES_NOT_EXIST)).into_response();
     };
-    let summary = match meetings::invitation_summary(state, id, decision, query).await {
+    let summary = match substitutes::invitation_summary(state, id, decision, query).await {
         Ok(summary) => summary,
         Err(err) => return PageError(err).into_response(),
     };
@@ -237,7 +237,7 @@ pub async fn invitation_submitted(
     }
     let title = "Substitute mentor invitation";
     private(
-        match meetings::respond_by_link(state, caller, id, decision, query).await {
+        match substitutes::respond_by_link(state, caller, id, decision, query).await {
             Ok(done) => message_page(title, StatusCode::OK, done.text),
             Err(err) => PageError(err).into_response(),
         },
