@@ -329,23 +329,37 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
     } else {
         InvitationStatus::SteppedBack
     };
-    let substitute = mail::substitute(&meeting);
-    store::substitutes::end_live_invitation(work.tx(), meeting_id, status, now).await?;
-    store::meetings::clear_substitute(work.tx(), meeting_id, SubstituteStatus::Accepted, now)
+    let after = end_accepted(state, &mut work, &meeting, status, now).await?;
+    work.commit().await?;
+    tracing::info!(meeting_id, by = me, "substitution ended");
+    Ok(meeting_view(after, now))
+}
+
+/// Ends an accepted substitution (taken back or stepped back) inside the caller's unit of
+/// work: the titular mentor attends again, so their calendar gets the event back, the
+/// mentee's the updated one, and the substitute's a cancellation.
+async fn end_accepted(
+    state: &AppState,
+    work: &mut UnitOfWork<'_>,
+    meeting: &MeetingRow,
+    status: InvitationStatus,
+    now: Timestamp,
+) -> Result<MeetingRow> {
+    let substitute = mail::substitute(meeting);
+    store::substitutes::end_live_invitation(work.tx(), meeting.id, status, now).await?;
+    store::meetings::clear_substitute(work.tx(), meeting.id, SubstituteStatus::Accepted, now)
         .await?;
-    let after = reread(&mut work, meeting_id).await?;
-    let who = if is_mentor {
+    let after = reread(work, meeting.id).await?;
+    let who = if status == InvitationStatus::TakenBack {
         "the mentor took the meeting back"
     } else {
         "the substitute stepped back"
     };
-    // The titular mentor attends again: their calendar gets the event back, the mentee's the
-    // updated one, the substitute's a cancellation.
     if let Some(mentor) = mail::mentor(&after) {
         let extra = serde_json::json!({"role": "mentor", "who": who, "mentee": after.mentee_name});
         mail::notify(
             state,
-            &mut work,
+            work,
             &after,
             &mentor,
             "substitution_ended",
@@ -357,7 +371,7 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
         let extra = serde_json::json!({"role": "mentee", "who": who, "mentor": after.mentor_name});
         mail::notify(
             state,
-            &mut work,
+            work,
             &after,
             &mentee,
             "substitution_ended",
@@ -369,7 +383,7 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
         let extra = serde_json::json!({"role": "substitute", "who": who, "mentor": after.mentor_name, "mentee": after.mentee_name});
         mail::notify(
             state,
-            &mut work,
+            work,
             &after,
             &substitute,
             "substitution_ended",
@@ -377,9 +391,43 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
             Some(Method::Cancel),
         )?;
     }
-    work.commit().await?;
-    tracing::info!(meeting_id, by = me, "substitution ended");
-    Ok(meeting_view(after, now))
+    Ok(after)
+}
+
+/// A member who leaves no longer stands in for anyone: inside the deletion's unit of work,
+/// their pending invitations count as declined and their accepted substitutions as stepped
+/// back, and the titular mentors are told, so no meeting is left without a mentor.
+pub async fn release_leaving_member(
+    state: &AppState,
+    work: &mut UnitOfWork<'_>,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<()> {
+    for meeting in store::meetings::standing_in(work.tx(), user_id, now).await? {
+        if meeting.accepted_substitute() == Some(user_id) {
+            end_accepted(state, work, &meeting, InvitationStatus::SteppedBack, now).await?;
+            continue;
+        }
+        store::meetings::answer_invitation(work.tx(), meeting.id, user_id, None, false, now)
+            .await?;
+        store::substitutes::record_answer(work.tx(), meeting.id, false, now).await?;
+        if let Some(mentor) = mail::mentor(&meeting) {
+            let names = serde_json::json!({
+                "substitute": meeting.substitute_name, "mentor": meeting.mentor_name,
+                "mentee": meeting.mentee_name,
+            });
+            mail::notify(
+                state,
+                work,
+                &meeting,
+                &mentor,
+                "substitute_rejected",
+                names,
+                None,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// `GET /substitute_invitations`.

@@ -54,6 +54,7 @@ pub async fn delete_me(state: &AppState, user_id: i64) -> Result<Message> {
     }
     let ended = store::relations::end_relations_of_leaving_users(work.tx(), &[user_id]).await?;
     super::meetings::cancel_for_ended_relations(state, &mut work, &ended.cancelled, now).await?;
+    super::substitutes::release_leaving_member(state, &mut work, user_id, now).await?;
     for partner in &ended.partners {
         work.queue_mail(Outgoing {
             template: "relation_partner_left",

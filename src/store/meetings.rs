@@ -186,6 +186,34 @@ pub async fn pending_invitations_for(
     .await)
 }
 
+/// The meetings ahead that this user is invited to, or has accepted to, stand in for,
+/// row-locked on PostgreSQL (a leaving member's are released in the deletion's transaction).
+pub async fn standing_in(
+    tx: &mut Tx,
+    user_id: i64,
+    now: Timestamp,
+) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    let lock = if tx.is_postgres() {
+        " FOR UPDATE OF m"
+    } else {
+        ""
+    };
+    with_tx!(tx, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{MEETING_SELECT} WHERE m.substitute_user_id = $1 AND m.substitute_status IN ($3, $4)
+             AND m.state = $5 AND m.start_date > $2
+         ORDER BY m.start_date, m.id{lock}"
+        ))
+    )
+    .bind(user_id)
+    .bind(now)
+    .bind(SubstituteStatus::Pending)
+    .bind(SubstituteStatus::Accepted)
+    .bind(MeetingState::Confirmed)
+    .fetch_all(c)
+    .await)
+}
+
 pub async fn update_details(
     tx: &mut Tx,
     id: i64,

@@ -70,7 +70,7 @@ async fn a_new_member_registers_verifies_by_email_logs_in_refreshes_and_logs_out
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["message"], "The token is invalid!");
     // Exactly one mail was sent: the verification.
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert_eq!(app.mail.to("ada_lovelace@example.com").len(), 1);
     app.stop().await;
 }
@@ -156,7 +156,7 @@ async fn registration_checks_run_in_the_reference_order(kind: DbKind) {
     assert_eq!(body["errors"]["name"], "5 is not of type 'string'");
     assert_eq!(body["errors"]["email"], "'email' is a required property");
     // Nothing was registered, so nothing was mailed.
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert!(app.mail.all().is_empty());
     app.stop().await;
 }
@@ -379,7 +379,7 @@ async fn resending_the_verification_answers_alike_for_every_address(kind: DbKind
         app.get(new.trim_start_matches(&app.base), None).await.0,
         StatusCode::OK
     );
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert_eq!(app.mail.to("verified_user@example.com").len(), 1);
     assert!(app.mail.to("nobody@example.com").is_empty());
     app.stop().await;
@@ -582,7 +582,7 @@ async fn a_forgotten_password_is_reset_once_through_the_emailed_link(kind: DbKin
             .0,
         StatusCode::UNAUTHORIZED
     );
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert!(app.mail.to("nobody@example.com").is_empty());
     app.stop().await;
 }

@@ -314,7 +314,7 @@ async fn mail_sending_endpoints_send_three_mails_an_hour_at_most(kind: DbKind) {
     }
     app.mail.wait_for(&user.email, 4).await;
     app.mail.wait_for("unverified_one@example.com", 4).await;
-    app.mail.settle().await;
+    app.settle_mail().await;
     let resets = app
         .mail
         .to(&user.email)

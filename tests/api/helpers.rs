@@ -153,6 +153,8 @@ pub struct Mail {
     pub subject: String,
     /// The decoded message (headers and every part), for searching.
     pub text: String,
+    /// The message as received (headers are not quoted-printable: read them here).
+    pub raw: String,
 }
 
 impl Mail {
@@ -239,11 +241,6 @@ impl MailServer {
         let subjects: Vec<String> = self.to(address).into_iter().map(|m| m.subject).collect();
         panic!("expected {count} mail(s) to {address}, got {subjects:?}");
     }
-
-    /// Gives the worker time to send anything still queued (for asserting that nothing more came).
-    pub async fn settle(&self) {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-    }
 }
 
 async fn session(
@@ -300,6 +297,7 @@ async fn session(
                     to: to.clone(),
                     subject: subject.clone(),
                     text: text.clone(),
+                    raw: data.clone(),
                 });
             }
             write.write_all(b"250 queued\r\n").await?;
@@ -562,6 +560,24 @@ impl TestApp {
 
     pub fn state(&self) -> &mentorship::state::AppState {
         &self.server.as_ref().unwrap().state
+    }
+
+    /// Waits until the outbox has delivered everything queued so far, so a test can assert
+    /// what did (or did not) arrive. Mail is delivered before its row is marked sent.
+    pub async fn settle_mail(&self) {
+        use mentorship::outbox::{ACCOUNT_MAIL, MAIL};
+        for _ in 0..400 {
+            let mut unsent = 0;
+            for kind in [MAIL, ACCOUNT_MAIL] {
+                let backlog = mentorship::store::outbox::backlog(&self.state().db, kind).await;
+                unsent += backlog.unwrap().unsent;
+            }
+            if unsent == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the outbox did not empty in 10 s");
     }
 
     pub async fn stop(mut self) {

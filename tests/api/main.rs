@@ -17,4 +17,5 @@ mod relation_rules;
 mod relations;
 mod signed_links;
 mod structure;
+mod substitutes;
 mod users;

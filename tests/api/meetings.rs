@@ -491,7 +491,7 @@ async fn a_substitute_accepts_through_the_emailed_link_once(kind: DbKind) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert_eq!(app.mail.to(&mentee.email).len(), 4);
     assert_eq!(app.mail.to(&mentor.email).len(), 5);
 

@@ -252,7 +252,7 @@ async fn comments(app: &TestApp, user: &User, id: i64, task: i64) -> (StatusCode
 
 /// The subjects of the mails `email` received, after letting queued mail go out.
 async fn subjects(app: &TestApp, email: &str) -> Vec<String> {
-    app.mail.settle().await;
+    app.settle_mail().await;
     app.mail.to(email).into_iter().map(|m| m.subject).collect()
 }
 

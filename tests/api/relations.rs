@@ -174,7 +174,7 @@ async fn a_mentorship_runs_from_request_to_completion_with_its_emails(kind: DbKi
     );
 
     // Every mail arrived once: verification, request, accepted, completed.
-    app.mail.settle().await;
+    app.settle_mail().await;
     let subjects = |email: &str| {
         app.mail
             .to(email)
@@ -489,7 +489,7 @@ async fn the_completion_job_tells_both_parties_of_every_due_relation_once(kind: 
             "Mentorship System - Your mentorship relation is complete"
         );
     }
-    app.mail.settle().await;
+    app.settle_mail().await;
     assert_eq!(app.mail.all().len() as u64, 2 * pairs, "one mail each");
     app.stop().await;
 }

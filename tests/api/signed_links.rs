@@ -177,7 +177,7 @@ fn emails(people: &[&User]) -> Vec<String> {
 
 /// How many mails each address has received, once everything queued has been sent.
 async fn mail_counts(app: &TestApp, emails: &[String]) -> Vec<usize> {
-    app.mail.settle().await;
+    app.settle_mail().await;
     emails.iter().map(|e| app.mail.to(e).len()).collect()
 }
 
