@@ -231,9 +231,10 @@ JOB_MEMBERS = 200_000
 
 
 def jobs_bench(db_kind):
-    """Times the completion and deletion jobs over 100,000 due rows each: 200,000 members seeded as for the
-    endpoints, then the first 100,000 relations accepted and past their end date, and the
-    members above id 100,000 unverified since long ago. Returns each job's duration as the
+    """Times the reminder, completion and deletion jobs over 100,000 due rows each: 200,000 members
+    seeded as for the endpoints, then the first 100,000 relations accepted and past their end
+    date, each with a confirmed meeting twelve hours after the jobs' `--now` (a day-before
+    reminder to each party), and the members above id 100,000 unverified since long ago. Returns each job's duration as the
     command prints it."""
     work = tempfile.mkdtemp(prefix=f"mentorship-jobs-{db_kind}-")
     name = None
@@ -257,11 +258,16 @@ INSERT INTO current_relations (user_id, relation_id)
     SELECT mentor_id, id FROM mentorship_relations WHERE state = 2
     UNION ALL SELECT mentee_id, id FROM mentorship_relations WHERE state = 2;
 UPDATE users SET is_email_verified = FALSE, registration_date = 1600000000.0 WHERE id > 100000;
+INSERT INTO meetings (relation_id, mentor_id, mentee_id, proposer_id, start_date, end_date, state, created_at,
+    updated_at)
+SELECT id, mentor_id, mentee_id, mentee_id, 1798804800.0, 1798808400.0, 'confirmed', 1700000000.0, 1700000000.0
+FROM mentorship_relations WHERE id <= 100000;
 ANALYZE;""")
     if db_kind == "postgres":
         run_sql(db_kind, url, "VACUUM ANALYZE;")
     timings = {}
-    for job in ("complete-relations", "delete-unverified-users"):
+    # The reminders first: completing the relations cancels their meetings ahead.
+    for job in ("remind-meetings", "complete-relations", "delete-unverified-users"):
         # The command then delivers the mail it queued for up to 30 s; not part of the job.
         process = subprocess.Popen([BINARY, "jobs", "run", job, "--now", "2027-01-01T00:00:00Z"], env=env,
                                    stdout=subprocess.PIPE, text=True)
@@ -348,6 +354,8 @@ end""")
 wrk.body = '{{"username": "bench_user", "password": "{PASSWORD}"}}'
 wrk.headers["Content-Type"] = "application/json"
 """)
+    # bench_user mentors member 2 (the seed's first pair), with a confirmed meeting next week.
+    meeting_id = call("GET", server.base + "/meetings", token=token)[0]["id"]
     free_pairs = iter(p for p in range(1, users // 2) if p % 10 not in (0, 1))
     endpoints = [
         ("GET /health/live", "/health/live", None),
@@ -359,6 +367,7 @@ wrk.headers["Content-Type"] = "application/json"
         ("GET /mentorship_relations", "/mentorship_relations", None),
         ("GET /home", "/home", None),
         ("GET /meetings", "/meetings", None),
+        ("GET /meeting/<id>/substitute_candidates", f"/meeting/{meeting_id}/substitute_candidates", None),
         ("POST /login", "/login", login),
         ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]

@@ -3,17 +3,31 @@
 -- password hash. Members come in pairs (2p+1 mentors 2p+2); each pair has two relations: the
 -- first accepted for one pair in ten (completed otherwise), the second pending for one pair in
 -- ten (cancelled otherwise). Each relation has five tasks, two of them done; each accepted
--- relation has a confirmed meeting next week.
+-- relation has a confirmed meeting next week. Every member lists two skills and two interests
+-- from sixteen words, and mentors' words are indexed for ranking substitute candidates as the
+-- server would index them.
+CREATE TEMPORARY TABLE vocabulary (n INTEGER PRIMARY KEY, word TEXT NOT NULL);
+INSERT INTO vocabulary (n, word) VALUES (0, 'rust'), (1, 'python'), (2, 'sql'), (3, 'databases'), (4, 'design'), (5, 'android'), (6, 'ios'), (7, 'flutter'), (8, 'security'), (9, 'testing'), (10, 'devops'), (11, 'cloud'), (12, 'data'), (13, 'web'), (14, 'career'), (15, 'writing');
+
 WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < :N)
 INSERT INTO users (name, username, email, password_hash, registration_date, terms_and_conditions_checked,
-    is_email_verified, email_verification_date, need_mentoring, available_to_mentor, bio)
+    is_email_verified, email_verification_date, need_mentoring, available_to_mentor, bio, skills, interests)
 SELECT
     trim(substr('Ada     Grace   Alan    Linus   Barbara Edsger  Donald  Frances Ken     Dennis  Radia   Shafi   Leslie  Tim     Margaret', 1 + (i % 15) * 8, 8))
         || ' ' || trim(substr('Smith   Garcia  Okafor  Tanaka  Nguyen  Rossi   KowalskiHaddad  Silva   Ivanova Larsen  Moreau  ', 1 + ((i / 15) % 12) * 8, 8)),
     'member_' || i, 'member_' || i || '@example.com',
     (SELECT password_hash FROM users WHERE id = 1), 1700000000.0 + i, TRUE, TRUE, 1700000000.0 + i,
-    i % 2 = 0, i % 2 = 1, 'Seeded member number ' || i
+    i % 2 = 0, i % 2 = 1, 'Seeded member number ' || i,
+    (SELECT word FROM vocabulary WHERE n = i % 16) || ', ' || (SELECT word FROM vocabulary WHERE n = (i / 16) % 16),
+    (SELECT word FROM vocabulary WHERE n = (i / 256) % 16) || ', ' || (SELECT word FROM vocabulary WHERE n = (i * 7 + 3) % 16)
 FROM n;
+
+-- The words the server keeps for ranking substitutes (mentors' only), as it splits them.
+INSERT INTO mentor_words (word, user_id, source)
+SELECT (SELECT word FROM vocabulary WHERE n = id % 16), id, 'skills' FROM users WHERE id > 1 AND available_to_mentor
+UNION SELECT (SELECT word FROM vocabulary WHERE n = (id / 16) % 16), id, 'skills' FROM users WHERE id > 1 AND available_to_mentor
+UNION SELECT (SELECT word FROM vocabulary WHERE n = (id / 256) % 16), id, 'interests' FROM users WHERE id > 1 AND available_to_mentor
+UNION SELECT (SELECT word FROM vocabulary WHERE n = (id * 7 + 3) % 16), id, 'interests' FROM users WHERE id > 1 AND available_to_mentor;
 
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2 * (:N / 2) - 1)
 INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date, accept_date, start_date,

@@ -53,6 +53,7 @@ pub struct Config {
     pub delete_unverified_users_schedule: String,
     pub optimize_search_index_schedule: String,
     pub remind_meetings_schedule: String,
+    pub purge_expired_schedule: String,
     /// On SIGTERM, how long `/health` answers 503 while requests are still served, so a load
     /// balancer takes the instance out before it stops accepting connections.
     pub shutdown_drain: Duration,
@@ -263,6 +264,7 @@ impl Config {
         let optimize_search_index_schedule =
             schedule("OPTIMIZE_SEARCH_INDEX_SCHEDULE", "0 30 3 * * *")?;
         let remind_meetings_schedule = schedule("REMIND_MEETINGS_SCHEDULE", "0 */5 * * * *")?;
+        let purge_expired_schedule = schedule("PURGE_EXPIRED_SCHEDULE", "0 15 4 * * *")?;
 
         let shutdown_drain = match lookup("SHUTDOWN_DRAIN") {
             None => Duration::ZERO,
@@ -359,6 +361,7 @@ impl Config {
             delete_unverified_users_schedule,
             optimize_search_index_schedule,
             remind_meetings_schedule,
+            purge_expired_schedule,
             shutdown_drain,
             database_max_connections,
             database_acquire_timeout,

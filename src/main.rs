@@ -42,7 +42,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum JobsCommand {
-    /// Run one job once: complete-relations, delete-unverified-users or optimize-search-index.
+    /// Run one job once: complete-relations, delete-unverified-users, optimize-search-index,
+    /// remind-meetings or purge-expired.
     Run {
         name: String,
         /// Run as if the clock read this RFC 3339 time (default: now).
@@ -130,10 +131,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             command: JobsCommand::Run { name, now },
         } => {
             let job = Job::from_name(&name).with_context(|| {
-                format!(
-                    "unknown job {name:?}: use complete-relations, delete-unverified-users \
-                     or optimize-search-index"
-                )
+                let names: Vec<&str> = Job::ALL.iter().map(|job| job.name()).collect();
+                format!("unknown job {name:?}: use one of {}", names.join(", "))
             })?;
             let clock = match now {
                 None => Clock::system(),

@@ -39,14 +39,18 @@ pub enum Job {
     /// Remind members of their meetings a day and an hour before; retire lapsed substitute
     /// invitations: every 5 minutes.
     RemindMeetings,
+    /// Delete what has served its purpose (rate-limit windows, delivered mail, expired tokens,
+    /// old job runs): daily at 04:15.
+    PurgeExpired,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Job::CompleteRelations,
         Job::DeleteUnverifiedUsers,
         Job::OptimizeSearchIndex,
         Job::RemindMeetings,
+        Job::PurgeExpired,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +59,7 @@ impl Job {
             Job::DeleteUnverifiedUsers => "delete-unverified-users",
             Job::OptimizeSearchIndex => "optimize-search-index",
             Job::RemindMeetings => "remind-meetings",
+            Job::PurgeExpired => "purge-expired",
         }
     }
 
@@ -70,6 +75,7 @@ impl Job {
             Job::DeleteUnverifiedUsers => &config.delete_unverified_users_schedule,
             Job::OptimizeSearchIndex => &config.optimize_search_index_schedule,
             Job::RemindMeetings => &config.remind_meetings_schedule,
+            Job::PurgeExpired => &config.purge_expired_schedule,
         };
         cron::Schedule::from_str(expression).expect("validated when the configuration was read")
     }
@@ -83,6 +89,7 @@ impl Job {
             Job::DeleteUnverifiedUsers => delete_unverified_users(state, now).await,
             Job::OptimizeSearchIndex => optimize_search_index(state).await,
             Job::RemindMeetings => crate::services::reminders::remind_meetings(state, now).await,
+            Job::PurgeExpired => crate::services::housekeeping::purge_expired(state, now).await,
         }
     }
 }

@@ -216,6 +216,27 @@ pub async fn login(
     Ok(pair)
 }
 
+/// Counts a guess at a password against each of `keys`' limits, in one step and before the
+/// password is looked at: 429 with `Retry-After` once any limit is spent. Login and password
+/// change count on the same per-account key, so a stolen access token guesses no faster.
+async fn throttle_password_guess(state: &AppState, keys: &[(&str, &limits::Limit)]) -> Result<()> {
+    let now = state.clock.now();
+    let mut work = state.unit_of_work().await?;
+    for (key, limit) in keys {
+        if let RateDecision::Refused { retry_after_secs } =
+            store::rate_limits::hit(work.tx(), key, limit, now).await?
+        {
+            // Dropping the unit of work forgets the hits counted before this refusal.
+            return Err(Error::new(
+                ErrorKind::TooManyRequests,
+                messages::TOO_MANY_LOGIN_ATTEMPTS,
+            )
+            .with_retry_after(retry_after_secs));
+        }
+    }
+    work.commit().await
+}
+
 /// The verified member these credentials name, if the password is right: what logging in
 /// checks, for the API and for the pages that ask for a password.
 ///
@@ -241,28 +262,18 @@ pub async fn check_credentials(
         None => format!("login:{}", credentials.throttle_key()),
     };
     let address_key = format!("login-address:{account}:{client}");
-    let now = state.clock.now();
-    let mut work = state.unit_of_work().await?;
-    for (key, limit) in [
-        (address_key.as_str(), &limits::LOGIN_PER_ADDRESS),
-        (
-            &format!("login-account:{account}"),
-            &limits::LOGIN_PER_ACCOUNT,
-        ),
-    ] {
-        if let RateDecision::Refused { retry_after_secs } =
-            store::rate_limits::hit(work.tx(), key, limit, now).await?
-        {
-            // Dropping the unit of work forgets the hits counted before this refusal.
-            tracing::warn!(user_id, %client, "login throttled");
-            return Err(Error::new(
-                ErrorKind::TooManyRequests,
-                messages::TOO_MANY_LOGIN_ATTEMPTS,
-            )
-            .with_retry_after(retry_after_secs));
-        }
-    }
-    work.commit().await?;
+    throttle_password_guess(
+        state,
+        &[
+            (&address_key, &limits::LOGIN_PER_ADDRESS),
+            (
+                &format!("login-account:{account}"),
+                &limits::LOGIN_PER_ACCOUNT,
+            ),
+        ],
+    )
+    .await
+    .inspect_err(|_| tracing::warn!(user_id, %client, "login throttled"))?;
 
     let verification = match &user {
         Some(user) => {
@@ -402,6 +413,8 @@ pub async fn change_password(
     change: PasswordChange,
 ) -> Result<Message> {
     let user = require_verified_user(state, user_id).await?;
+    let account_key = format!("login-account:user:{user_id}");
+    throttle_password_guess(state, &[(&account_key, &limits::LOGIN_PER_ACCOUNT)]).await?;
     if !state
         .hasher
         .verify(&change.current_password, &user.password_hash)

@@ -19,6 +19,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub mod codec;
+pub mod housekeeping;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;

@@ -80,10 +80,14 @@ pub async fn claim_due(
     })
 }
 
-/// Marks a row done: its message was delivered.
+/// Marks a row done: its message was delivered. Its payload is emptied: a delivered mail's
+/// text holds links that may still be live (verification, reset, invitations), which nobody
+/// reading the database should find; the row itself stays until the purge job, as the record
+/// that it was delivered.
 pub async fn mark_sent(tx: &mut Tx, id: i64, now: Timestamp) -> Result<(), sqlx::Error> {
     with_tx!(tx, |c| sqlx::query(
-        "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL WHERE id = $1"
+        "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL, payload = '{}'
+         WHERE id = $1"
     )
     .bind(id)
     .bind(now)

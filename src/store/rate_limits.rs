@@ -54,14 +54,3 @@ pub async fn clear(tx: &mut Tx, key: &str) -> Result<u64, sqlx::Error> {
     .await
     .map(|r| r.rows_affected()))
 }
-
-/// Deletes the windows that ended before `before` (the purge job).
-pub async fn purge(tx: &mut Tx, before: Timestamp) -> Result<u64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query(
-        "DELETE FROM rate_limits WHERE window_start < $1"
-    )
-    .bind(before)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
-}

@@ -198,7 +198,7 @@ async fn concurrent_registrations_of_one_username_create_one_account(kind: DbKin
             json!({"email": format!("racer{i}@example.com")}),
         )
     });
-    let results = futures_join_all(attempts).await;
+    let results = join_all(attempts.collect()).await;
     let created = results
         .iter()
         .filter(|(s, _)| *s == StatusCode::CREATED)
@@ -209,38 +209,6 @@ async fn concurrent_registrations_of_one_username_create_one_account(kind: DbKin
         assert_eq!(body["message"], "A user with that username already exists.");
     }
     app.stop().await;
-}
-
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut handles = Vec::new();
-    for future in futures {
-        handles.push(future);
-    }
-    let mut outputs = Vec::new();
-    // Poll all together: each future is boxed and driven by one join.
-    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if done[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => done[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.extend(done.into_iter().map(Option::unwrap));
-    outputs
 }
 
 async fn login_errors_follow_the_contract(kind: DbKind) {

@@ -78,30 +78,6 @@ async fn concurrent_logins(app: &TestApp, login: &str, right: bool) -> Vec<Statu
         .collect()
 }
 
-/// A minimal join-all (the tests' dependencies have no futures crate).
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, future) in pinned.iter_mut().enumerate() {
-            if outputs[i].is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(output) => outputs[i] = Some(output),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
-}
-
 /// Items 2 and 4: behind a trusted proxy each client is throttled on its own address; the
 /// account-wide limit spaces a distributed guess out without keeping the owner out; username
 /// and e-mail are one account.
@@ -983,6 +959,98 @@ async fn only_plain_request_ids_are_echoed(kind: DbKind) {
     }
 }
 
+/// Counts the rows of `table` matching `condition`.
+async fn count_rows(app: &TestApp, table: &str, condition: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE {condition}");
+    mentorship::with_db!(&app.state().db, |c| sqlx::query_scalar::<_, i64>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .fetch_one(c)
+    .await)
+    .unwrap()
+}
+
+/// A delivered mail keeps no link in the database, and the purge job deletes what has served
+/// its purpose (throttle windows, delivered rows, expired tokens) without touching a member's
+/// ability to log in.
+async fn delivered_mail_keeps_no_links_and_stale_rows_are_purged(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let mut user = app.user("purge_owner", json!({})).await;
+    app.post("/user/forgot_password", None, json!({"email": user.email}))
+        .await;
+    app.settle_mail().await;
+    assert!(
+        app.mail
+            .to(&user.email)
+            .iter()
+            .any(|m| m.text.contains("reset_password"))
+    );
+    assert_eq!(
+        count_rows(&app, "outbox", "sent_at IS NOT NULL").await,
+        2 + 1,
+        "verification, reset request, reset mail"
+    );
+    for needle in ["confirm_email", "reset_password", "token"] {
+        let condition = format!("payload LIKE '%{needle}%'");
+        assert_eq!(
+            count_rows(&app, "outbox", &condition).await,
+            0,
+            "{needle} kept in the outbox"
+        );
+    }
+    let (status, _) = app.login(&user.username, "wrong password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(count_rows(&app, "rate_limits", "1 = 1").await > 0);
+
+    // Within their retention, nothing goes.
+    app.clock.set(app.clock.now() + 3_600.0);
+    app.run_job("purge-expired").await;
+    assert!(count_rows(&app, "rate_limits", "1 = 1").await > 0);
+    assert_eq!(count_rows(&app, "outbox", "1 = 1").await, 3);
+
+    // Past it, they go; the member still logs in.
+    app.clock.set(app.clock.now() + 61.0 * 86_400.0);
+    let purged = app.run_job("purge-expired").await;
+    assert!(purged >= 4, "{purged}");
+    assert_eq!(count_rows(&app, "rate_limits", "1 = 1").await, 0);
+    assert_eq!(count_rows(&app, "outbox", "1 = 1").await, 0);
+    assert_eq!(count_rows(&app, "email_tokens", "1 = 1").await, 0);
+    app.relogin(&mut user).await;
+    assert_eq!(app.get("/user", Some(&user.token)).await.0, StatusCode::OK);
+    app.stop().await;
+}
+
+/// A stolen access token guesses the password no faster than a login: changing the password
+/// counts on the account's login budget, concurrent guesses included.
+async fn password_changes_share_the_accounts_login_budget(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let user = app.user("budget_owner", json!({})).await;
+    let guess = |n: usize| {
+        let body = json!({"current_password": format!("guess-{n}-wrong"), "new_password": "a-new-secret-1"});
+        let token = user.token.clone();
+        let app = &app;
+        async move { app.put("/user/change_password", Some(&token), body).await }
+    };
+    let answers = join_all((0..16).map(guess).collect()).await;
+    let wrong = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::BAD_REQUEST)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // Ten a minute per account: the login that gave the token counted one.
+    assert_eq!((wrong, throttled), (9, 7), "{answers:?}");
+    // The login shares the budget: the owner waits seconds, not minutes.
+    let (status, _) = app.login(&user.username, &user.password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.set(app.clock.now() + 3.0);
+    let (status, _) = app.login(&user.username, &user.password).await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}
+
 crate::db_tests!(
     concurrent_wrong_logins_check_at_most_five_passwords,
     strangers_cannot_lock_a_member_out_from_behind_the_balancer,
@@ -1000,6 +1068,8 @@ crate::db_tests!(
     answers_carry_the_security_headers,
     pages_post_their_forms_and_dead_invitation_links_show_nothing,
     only_plain_request_ids_are_echoed,
+    delivered_mail_keeps_no_links_and_stale_rows_are_purged,
+    password_changes_share_the_accounts_login_budget,
 );
 
 /// Starts the real binary in `dir` with `settings` (and no secret, database or mail settings
