@@ -279,6 +279,71 @@ pub struct Candidate {
     pub reasons: Vec<String>,
 }
 
+/// A free mentor as the store finds them, before ranking.
+#[derive(Debug, Clone)]
+pub struct CandidateProfile {
+    pub id: i64,
+    pub name: String,
+    pub username: String,
+    pub photo_url: Option<String>,
+    pub skills: Option<String>,
+    pub interests: Option<String>,
+    /// Confirmed meetings ahead that they attend as mentor or substitute.
+    pub commitments: i64,
+}
+
+/// Ranks free mentors for a mentee whose interests and skills hold `wanted` (lower-cased
+/// words, as [`crate::domain::users::profile_words`] splits them): by how many of those words
+/// their skills and interests share, then by fewest upcoming commitments, then by id. Each
+/// candidate says what matched and how busy they are.
+pub fn rank_candidates(wanted: &[String], pool: Vec<CandidateProfile>) -> Vec<Candidate> {
+    use crate::domain::users::profile_words;
+    let mut ranked: Vec<(Candidate, i64)> = pool
+        .into_iter()
+        .map(|profile| {
+            let mut shared: Vec<String> = Vec::new();
+            let mut reasons = Vec::new();
+            for (source, text) in [
+                ("interests", &profile.interests),
+                ("skills", &profile.skills),
+            ] {
+                let mut words = profile_words(text.as_deref().unwrap_or_default());
+                words.retain(|word| wanted.contains(word));
+                words.sort_unstable();
+                for word in words {
+                    reasons.push(format!("{source}: {word}"));
+                    if !shared.contains(&word) {
+                        shared.push(word);
+                    }
+                }
+            }
+            reasons.push(match profile.commitments {
+                0 => "no upcoming meetings".to_owned(),
+                1 => "1 upcoming meeting".to_owned(),
+                n => format!("{n} upcoming meetings"),
+            });
+            let candidate = Candidate {
+                id: profile.id,
+                name: profile.name,
+                username: profile.username,
+                photo_url: profile.photo_url,
+                skills: profile.skills,
+                interests: profile.interests,
+                score: shared.len() as f64,
+                reasons,
+            };
+            (candidate, profile.commitments)
+        })
+        .collect();
+    ranked.sort_by(|(a, a_load), (b, b_load)| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a_load.cmp(b_load))
+            .then(a.id.cmp(&b.id))
+    });
+    ranked.into_iter().map(|(candidate, _)| candidate).collect()
+}
+
 /// What someone does to a meeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MeetingAction {

@@ -6,9 +6,9 @@
 use crate::domain::calendar::Method;
 use crate::domain::clock::Timestamp;
 use crate::domain::meetings::{
-    Candidate, CandidateQuery, INVITATION_VALID_SECS, Invitation, InvitationStatus,
-    InvitationSummary, Meeting, MeetingState, Person, SubstituteInvitation, SubstituteStatus,
-    moment,
+    Candidate, CandidateProfile, CandidateQuery, INVITATION_VALID_SECS, Invitation,
+    InvitationStatus, InvitationSummary, Meeting, MeetingState, Person, SubstituteInvitation,
+    SubstituteStatus, moment, rank_candidates,
 };
 use crate::domain::messages::{self, Message};
 use crate::domain::users::profile_words;
@@ -21,8 +21,11 @@ use crate::services::meetings::{lock_as_party, meeting_view, reread};
 use crate::state::{AppState, UnitOfWork};
 use crate::store::{self, meetings::MeetingRow, substitutes::InvitationRow};
 
-/// How many candidates are ranked for a meeting: the best-matching mentors, then others.
-const CANDIDATE_POOL: i64 = 200;
+/// How many candidates are ranked for a meeting: the best-matching mentors, then others. As
+/// many as one page can show at most.
+const CANDIDATE_POOL: i64 = 100;
+/// How many words of the mentee's interests and skills the ranking looks for (the first ones).
+const MAX_MENTEE_WORDS: usize = 12;
 /// Pending invitations expired per transaction by the reminder job.
 const EXPIRY_BATCH: i64 = 500;
 
@@ -70,7 +73,7 @@ pub async fn candidates(
     if let Some(mentee) = &mentee {
         for text in [&mentee.interests, &mentee.skills].into_iter().flatten() {
             for word in profile_words(text) {
-                if !words.contains(&word) && words.len() < 16 {
+                if !words.contains(&word) && words.len() < MAX_MENTEE_WORDS {
                     words.push(word);
                 }
             }
@@ -116,47 +119,20 @@ pub async fn candidates(
         now,
     )
     .await?;
-    let ids: Vec<i64> = free.iter().map(|c| c.id).collect();
-    let matches = store::substitutes::matched_words(&state.db, &ids, &words).await?;
-    let mut ranked: Vec<(Candidate, i64)> = free
+    let pool = free
         .into_iter()
-        .map(|row| {
-            let mine: Vec<&(i64, String, String)> =
-                matches.iter().filter(|(id, ..)| *id == row.id).collect();
-            let mut shared: Vec<&str> = mine.iter().map(|(_, word, _)| word.as_str()).collect();
-            shared.sort_unstable();
-            shared.dedup();
-            let mut reasons: Vec<String> = mine
-                .iter()
-                .map(|(_, word, source)| format!("{source}: {word}"))
-                .collect();
-            reasons.push(match row.commitments {
-                0 => "no upcoming meetings".to_owned(),
-                1 => "1 upcoming meeting".to_owned(),
-                n => format!("{n} upcoming meetings"),
-            });
-            let candidate = Candidate {
-                id: row.id,
-                name: row.name,
-                username: row.username,
-                photo_url: row.photo_url,
-                skills: row.skills,
-                interests: row.interests,
-                score: shared.len() as f64,
-                reasons,
-            };
-            (candidate, row.commitments)
+        .map(|row| CandidateProfile {
+            id: row.id,
+            name: row.name,
+            username: row.username,
+            photo_url: row.photo_url,
+            skills: row.skills,
+            interests: row.interests,
+            commitments: row.commitments,
         })
         .collect();
-    ranked.sort_by(|(a, a_load), (b, b_load)| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a_load.cmp(b_load))
-            .then(a.id.cmp(&b.id))
-    });
-    Ok(ranked
+    Ok(rank_candidates(&words, pool)
         .into_iter()
-        .map(|(candidate, _)| candidate)
         .skip(query.page.offset.max(0) as usize)
         .take(query.page.limit.max(0) as usize)
         .collect())

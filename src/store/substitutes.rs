@@ -209,8 +209,8 @@ pub async fn free_candidates(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let pool = super::id_list(ids);
-    let excluded = super::id_list(if exclude.is_empty() { &[0] } else { exclude });
+    let in_pool = super::in_json_list(db.is_postgres(), "u.id", 6, "bigint");
+    let excluded = super::in_json_list(db.is_postgres(), "u.id", 7, "bigint");
     // A mentor attends a confirmed meeting as its titular mentor when no substitute accepted
     // it, or as the substitute who did; each way has its own index.
     let sql = format!(
@@ -222,7 +222,7 @@ pub async fn free_candidates(
                     AND cs.substitute_status = $2 AND cs.state = $1 AND cs.start_date > $5)
                 AS commitments
          FROM users u
-         WHERE u.id IN ({pool}) AND u.id NOT IN ({excluded})
+         WHERE {in_pool} AND NOT ({excluded})
            AND u.is_email_verified AND u.available_to_mentor
            AND NOT EXISTS (SELECT 1 FROM meetings o WHERE o.mentor_id = u.id AND o.state = $1
                    AND (o.substitute_status IS NULL OR o.substitute_status <> $2)
@@ -239,33 +239,37 @@ pub async fn free_candidates(
     .bind(start)
     .bind(end)
     .bind(now)
+    .bind(super::json_list(ids))
+    .bind(super::json_list(exclude))
     .fetch_all(c)
     .await)
 }
 
-/// How many of the words of the best-ranked pool are read per word: a word shared by many
-/// mentors (`python`) adds at most this many of them, so a request reads a bounded number of
-/// rows at any size. The pool is then ranked exactly.
-const POSTINGS_PER_WORD: i64 = 1_000;
+/// How many mentors are read per word of the mentee's: a word shared by many mentors
+/// (`python`) adds at most this many of them, so a request reads a bounded number of rows at
+/// any size of program. The pool they make up is then ranked exactly.
+const POSTINGS_PER_WORD: i64 = 250;
 
 /// The mentors (verified, available) sharing the most of `words`, up to `limit`, by the number
-/// of words they share, then id.
+/// of words they share, then id. One statement text per number of words, so each is prepared
+/// once.
 pub async fn best_matching(db: &Db, words: &[String], limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
+    // A word may be in both the skills and the interests of a mentor: one posting each.
     let postings: Vec<String> = (1..=words.len())
         .map(|n| {
             format!(
-                "SELECT * FROM (SELECT user_id, word FROM mentor_words WHERE word = ${n}
-                 ORDER BY user_id {}) AS w{n}",
+                "SELECT * FROM (SELECT user_id FROM mentor_words WHERE word = ${n}
+                 GROUP BY user_id ORDER BY user_id {}) AS w{n}",
                 super::limit_offset(POSTINGS_PER_WORD, 0)
             )
         })
         .collect();
     let sql = format!(
         "SELECT user_id FROM ({}) AS hits GROUP BY user_id
-         ORDER BY COUNT(DISTINCT word) DESC, user_id {}",
+         ORDER BY COUNT(*) DESC, user_id {}",
         postings.join(" UNION ALL "),
         super::limit_offset(limit, 0)
     );
@@ -281,42 +285,18 @@ pub async fn best_matching(db: &Db, words: &[String], limit: i64) -> Result<Vec<
 /// Verified mentors who are available, by id, skipping `skip`, up to `limit`: the rest of the
 /// pool when too few share a word.
 pub async fn available_mentors(db: &Db, skip: &[i64], limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    let skipped = super::id_list(if skip.is_empty() { &[0] } else { skip });
-    with_db!(db, |c| {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM users WHERE is_email_verified AND available_to_mentor AND id NOT IN ({skipped})
+    let skipped = super::in_json_list(db.is_postgres(), "id", 1, "bigint");
+    let sql = format!(
+        "SELECT id FROM users WHERE is_email_verified AND available_to_mentor AND NOT ({skipped})
          ORDER BY id {}",
         super::limit_offset(limit, 0)
-    )))
-    .fetch_all(c)
-    .await
-    })
-}
-
-/// The words of `words` each of `ids` has, and where (skills or interests).
-pub async fn matched_words(
-    db: &Db,
-    ids: &[i64],
-    words: &[String],
-) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
-    if ids.is_empty() || words.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pool = super::id_list(ids);
-    let placeholders: Vec<String> = (1..=words.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT user_id, word, source FROM mentor_words
-         WHERE user_id IN ({pool}) AND word IN ({}) ORDER BY user_id, source, word",
-        placeholders.join(", ")
     );
-    with_db!(db, |c| {
-        let mut query =
-            sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql.clone()));
-        for word in words {
-            query = query.bind(word);
-        }
-        query.fetch_all(c).await
-    })
+    with_db!(db, |c| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(super::json_list(skip))
+    .fetch_all(c)
+    .await)
 }
 
 /// Replaces a member's words: those of their skills and interests if they are a verified
