@@ -21,9 +21,18 @@ pub async fn remind_meetings(state: &AppState, now: Timestamp) -> Result<u64> {
     // An hour before, and a day before (unless the meeting is within the hour: its hour
     // reminder says it all).
     for (kind, from, until) in [("hour", now, now + HOUR), ("day", now + HOUR, now + DAY)] {
+        // Batches of meetings in start order, from a cursor (strictly after `from`): each
+        // batch reads only new rows.
+        let mut after = (from, i64::MAX);
         loop {
             let mut work = state.unit_of_work().await?;
-            let due = store::reminders::due(work.tx(), kind, from, until, BATCH).await?;
+            let meetings = store::reminders::next_meetings(work.tx(), after, until, BATCH).await?;
+            let Some(&(last_id, last_start)) = meetings.last() else {
+                break;
+            };
+            after = (last_start, last_id);
+            let ids: Vec<i64> = meetings.iter().map(|(id, _)| *id).collect();
+            let due = store::reminders::due(work.tx(), kind, &ids).await?;
             for reminder in &due {
                 // Recorded first, in the same transaction: a run that lost the race to
                 // another finds the reminder recorded and sends nothing.
@@ -48,7 +57,7 @@ pub async fn remind_meetings(state: &AppState, now: Timestamp) -> Result<u64> {
                 sent += 1;
             }
             work.commit().await?;
-            if (due.len() as i64) < BATCH {
+            if (meetings.len() as i64) < BATCH {
                 break;
             }
         }

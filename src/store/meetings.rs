@@ -2,7 +2,9 @@
 
 use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
-use crate::domain::meetings::{ListedState, MeetingFilter, MeetingState, SubstituteStatus};
+use crate::domain::meetings::{
+    ListedState, MAX_DURATION_SECS, MeetingFilter, MeetingState, SubstituteStatus,
+};
 
 /// A meeting with the names the API shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -273,7 +275,7 @@ pub async fn delivers_overlapping(
 ) -> Result<bool, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM meetings
-         WHERE state = $5 AND id <> $4 AND start_date < $3 AND end_date > $2
+         WHERE state = $5 AND id <> $4 AND start_date < $3 AND start_date > $7 AND end_date > $2
            AND ((mentor_id = $1 AND (substitute_status IS NULL OR substitute_status <> $6))
                 OR (substitute_user_id = $1 AND substitute_status = $6))"
     )
@@ -283,6 +285,9 @@ pub async fn delivers_overlapping(
     .bind(except)
     .bind(MeetingState::Confirmed)
     .bind(SubstituteStatus::Accepted)
+    // A meeting that overlaps [start, end) started at most the longest meeting before it: a
+    // bounded range of the start index, whatever the history.
+    .bind(start - MAX_DURATION_SECS)
     .fetch_one(c)
     .await)
     .map(|n| n > 0)

@@ -3,7 +3,9 @@
 
 use super::{Conn, Db, Tx, with_conn, with_db, with_tx};
 use crate::domain::clock::Timestamp;
-use crate::domain::meetings::{InvitationStatus, MeetingState, SubstituteStatus};
+use crate::domain::meetings::{
+    InvitationStatus, MAX_DURATION_SECS, MeetingState, SubstituteStatus,
+};
 
 /// An invitation of a meeting's history, with the invitee's name.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -226,10 +228,10 @@ pub async fn free_candidates(
            AND u.is_email_verified AND u.available_to_mentor
            AND NOT EXISTS (SELECT 1 FROM meetings o WHERE o.mentor_id = u.id AND o.state = $1
                    AND (o.substitute_status IS NULL OR o.substitute_status <> $2)
-                   AND o.start_date < $4 AND o.end_date > $3)
+                   AND o.start_date < $4 AND o.start_date > $8 AND o.end_date > $3)
            AND NOT EXISTS (SELECT 1 FROM meetings os WHERE os.substitute_user_id = u.id
                    AND os.substitute_status = $2 AND os.state = $1
-                   AND os.start_date < $4 AND os.end_date > $3)"
+                   AND os.start_date < $4 AND os.start_date > $8 AND os.end_date > $3)"
     );
     with_db!(db, |c| sqlx::query_as::<_, CandidateRow>(
         sqlx::AssertSqlSafe(sql.clone())
@@ -241,6 +243,9 @@ pub async fn free_candidates(
     .bind(now)
     .bind(super::json_list(ids))
     .bind(super::json_list(exclude))
+    // An overlapping meeting started at most the longest meeting before this one: a bounded
+    // range of each mentor's meetings, whatever their history.
+    .bind(start - MAX_DURATION_SECS)
     .fetch_all(c)
     .await)
 }
