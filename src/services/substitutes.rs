@@ -21,9 +21,12 @@ use crate::services::meetings::{lock_as_party, meeting_view, reread};
 use crate::state::{AppState, UnitOfWork};
 use crate::store::{self, meetings::MeetingRow, substitutes::InvitationRow};
 
-/// How many candidates are ranked for a meeting: the best-matching mentors, then others. As
-/// many as one page can show at most.
-const CANDIDATE_POOL: i64 = 100;
+/// How many candidates are ranked for a meeting at most: the best-matching mentors, then
+/// others. Pages past them are empty (a search narrows the list instead).
+const MAX_CANDIDATE_POOL: i64 = 200;
+/// The pool is twice the candidates up to the page asked for, so that those busy at the time
+/// or tied on words still leave a full page, ranked by commitments among more than the page.
+const POOL_PER_SHOWN: i64 = 2;
 /// How many words of the mentee's interests and skills the ranking looks for (the first ones).
 const MAX_MENTEE_WORDS: usize = 12;
 /// Pending invitations expired per transaction by the reminder job.
@@ -47,8 +50,9 @@ fn require_titular_of_open_meeting(meeting: &MeetingRow, me: i64, now: Timestamp
 /// the meeting's time, neither party; ranked by how many words their skills and interests
 /// share with the mentee's interests and skills, then by fewest upcoming commitments.
 ///
-/// The ranking covers a pool of at most [`CANDIDATE_POOL`] mentors (those sharing the most
-/// words, then others), so a request reads a bounded number of rows at any size of program.
+/// The ranking covers a pool of twice the candidates up to the page asked for, at most
+/// [`MAX_CANDIDATE_POOL`] mentors (those sharing the most words, then others), so a request
+/// reads a bounded number of rows at any size of program, and the first page the fewest.
 pub async fn candidates(
     state: &AppState,
     me: i64,
@@ -83,6 +87,8 @@ pub async fn candidates(
         .into_iter()
         .flatten()
         .collect();
+    let shown = query.page.offset.max(0) + query.page.limit.max(0);
+    let pool_size = (shown * POOL_PER_SHOWN).min(MAX_CANDIDATE_POOL);
     let pool = match &query.search {
         Some(search) => {
             let filter = store::users::UserFilter {
@@ -92,16 +98,15 @@ pub async fn candidates(
                 need_mentoring: None,
                 available_to_mentor: Some(true),
             };
-            store::users::list_public(&state.db, &filter, CANDIDATE_POOL, 0)
+            store::users::list_public(&state.db, &filter, pool_size, 0)
                 .await?
                 .into_iter()
                 .map(|u| u.id)
                 .collect()
         }
         None => {
-            let mut pool =
-                store::substitutes::best_matching(&state.db, &words, CANDIDATE_POOL).await?;
-            let missing = CANDIDATE_POOL - pool.len() as i64;
+            let mut pool = store::substitutes::best_matching(&state.db, &words, pool_size).await?;
+            let missing = pool_size - pool.len() as i64;
             if missing > 0 {
                 let others =
                     store::substitutes::available_mentors(&state.db, &pool, missing).await?;
