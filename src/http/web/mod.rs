@@ -4,7 +4,9 @@
 //! answer is a page. Templates are `templates/pages/*.html`, compiled into the binary and
 //! rendered with minijinja (HTML auto-escaped); errors on these routes are pages too.
 
+pub mod console;
 mod pages;
+pub mod session;
 
 use std::net::IpAddr;
 
@@ -30,12 +32,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invitation_page))
 }
 
-/// The stylesheet of the pages, served from the binary (no CDN, no inline style of ours).
+/// The stylesheets of the pages and the console, served from the binary (no CDN, no inline
+/// style of ours).
 pub fn static_routes() -> axum::Router {
     const PAGE_CSS: &str = include_str!("../../../templates/static/page.css");
-    axum::Router::new().route(
-        "/static/page.css",
-        axum::routing::get(|| async {
+    const CONSOLE_CSS: &str = include_str!("../../../templates/static/console.css");
+    fn stylesheet(css: &'static str) -> axum::routing::MethodRouter {
+        axum::routing::get(move || async move {
             (
                 [
                     (
@@ -47,10 +50,13 @@ pub fn static_routes() -> axum::Router {
                         HeaderValue::from_static("public, max-age=3600"),
                     ),
                 ],
-                PAGE_CSS,
+                css,
             )
-        }),
-    )
+        })
+    }
+    axum::Router::new()
+        .route("/static/page.css", stylesheet(PAGE_CSS))
+        .route("/static/console.css", stylesheet(CONSOLE_CSS))
 }
 
 /// A page: its status and HTML.
