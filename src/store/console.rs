@@ -211,6 +211,10 @@ const MEETING_COLUMNS: &str = "m.id, m.relation_id, m.start_date, m.end_date, m.
 
 /// Meetings with ids below `before`, newest first; of one state, and with an invitation of
 /// one status, or any.
+///
+/// With a status, the page's ids come from the invitations' (status, meeting) index, walked
+/// down from `before`: few meetings have invitations, and a walk over every meeting checking
+/// each for one would read them all to fill a page.
 pub async fn meetings(
     db: &Db,
     state: Option<&str>,
@@ -218,21 +222,32 @@ pub async fn meetings(
     before: i64,
     limit: i64,
 ) -> Result<Vec<MeetingListRow>, sqlx::Error> {
-    let mut conditions = vec!["m.id < $1"];
-    if state.is_some() {
-        conditions.push("m.state = $2");
-    }
-    if invitation_status.is_some() {
-        conditions.push(
-            "EXISTS (SELECT 1 FROM substitute_invitations i
-                     WHERE i.meeting_id = m.id AND i.status = $3)",
-        );
-    }
-    let sql = format!(
-        "SELECT {MEETING_COLUMNS} WHERE {} ORDER BY m.id DESC {}",
-        conditions.join(" AND "),
-        super::limit_offset(limit, 0)
-    );
+    let limit = super::limit_offset(limit, 0);
+    let sql = match (state, invitation_status) {
+        (_, Some(_)) => {
+            let state_condition = if state.is_some() {
+                "AND s.state = $2"
+            } else {
+                ""
+            };
+            format!(
+                "SELECT {MEETING_COLUMNS} WHERE m.id IN (
+                     SELECT DISTINCT i.meeting_id FROM substitute_invitations i
+                     JOIN meetings s ON s.id = i.meeting_id
+                     WHERE i.status = $3 AND i.meeting_id < $1 {state_condition}
+                     ORDER BY i.meeting_id DESC {limit})
+                 ORDER BY m.id DESC"
+            )
+        }
+        (Some(_), None) => {
+            format!(
+                "SELECT {MEETING_COLUMNS} WHERE m.state = $2 AND m.id < $1 ORDER BY m.id DESC {limit}"
+            )
+        }
+        (None, None) => {
+            format!("SELECT {MEETING_COLUMNS} WHERE m.id < $1 ORDER BY m.id DESC {limit}")
+        }
+    };
     with_db!(db, |c| sqlx::query_as::<_, MeetingListRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )

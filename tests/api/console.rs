@@ -626,6 +626,20 @@ async fn relations_meetings_and_invitations_are_listed_with_labelled_statuses(ki
     );
     let page = browser.get("/console/meetings?substitute=accepted").await;
     assert!(page.body.contains("No meeting matches."));
+    let page = browser
+        .get("/console/meetings?state=confirmed&substitute=pending")
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("/console/meetings/{meeting}\""))
+    );
+    let page = browser.get("/console/meetings?state=confirmed").await;
+    assert!(
+        page.body
+            .contains(&format!("/console/meetings/{meeting}\""))
+    );
+    let page = browser.get("/console/meetings?state=cancelled").await;
+    assert!(page.body.contains("No meeting matches."));
 
     // The mentor withdraws the invitation: the history keeps both states, with their words.
     let (status, _) = app
