@@ -84,6 +84,7 @@ pub async fn count_again(state: &AppState, me: i64) -> Result<Message> {
     require_admin(work.tx(), me).await?;
     drop(work);
     refresh_figures(state, true).await?;
+    tracing::info!(by = me, "overview figures counted again from the console");
     Ok(messages::CONSOLE_FIGURES_REFRESHED)
 }
 

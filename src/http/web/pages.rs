@@ -131,4 +131,21 @@ mod tests {
             assert!(!html.contains("<b>"), "{name} escapes");
         }
     }
+
+    #[test]
+    fn every_console_page_renders_and_escapes() {
+        let member = minijinja::context! { id => 1, username => "<b>u</b>", name => "<b>n</b>" };
+        for (name, _) in super::CONSOLE_TEMPLATES {
+            let html = super::ENV.get_template(name).unwrap().render(
+                minijinja::context! {
+                    title => "<b>t</b>", username => "<b>me</b>", csrf => "\"><b>", notice => "<b>n</b>",
+                    message => "<b>m</b>", error => "<b>e</b>", back => "/console",
+                    page => minijinja::context! { member => member.clone(), rows => vec![member.clone()], q => "<b>q</b>", counted_at => 0.0, figures => minijinja::context! {}, meeting => member.clone() },
+                },
+            );
+            let html = html.unwrap_or_else(|err| panic!("{name}: {err:#}"));
+            assert!(!html.contains("could not be shown"), "{name} renders");
+            assert!(!html.contains("<b>"), "{name} escapes");
+        }
+    }
 }
