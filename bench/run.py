@@ -116,17 +116,21 @@ def warm(db_kind, url):
                         pass
 
 
-def wrk_command(base, path, token, seconds, connections, script=None, threads=2):
+def wrk_command(base, path, token, seconds, connections, script=None, threads=2, cookie=None):
     # The timeout is above the server's own limit (a login waits 5 s at most for a hashing
     # slot, then gets 503): every request is answered by the server, none dropped by wrk.
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
                "-H", f"Authorization: Bearer {token}"]
+    if cookie:
+        # The console's pages: a session cookie, never the token (which they ignore).
+        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "--latency",
+                   "-H", f"Cookie: {cookie}"]
     if script:
         command += ["-s", script]
     return command + [base + path]
 
 
-def wrk(base, path, token, seconds, connections, script=None, pid=None, threads=2, alongside=None):
+def wrk(base, path, token, seconds, connections, script=None, pid=None, threads=2, alongside=None, cookie=None):
     """Runs wrk (and, if given, another wrk command `alongside` it, whose output is returned
     too); returns req/s, p50 and p99 in ms, errors, and the peak server RSS (and heap)."""
     background = subprocess.Popen(alongside, stdout=subprocess.PIPE, text=True) if alongside else None
@@ -141,7 +145,7 @@ def wrk(base, path, token, seconds, connections, script=None, pid=None, threads=
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    output = subprocess.run(wrk_command(base, path, token, seconds, connections, script, threads),
+    output = subprocess.run(wrk_command(base, path, token, seconds, connections, script, threads, cookie),
                             capture_output=True, text=True).stdout
     other = background.communicate()[0] if background else None
     done.set()
@@ -168,6 +172,28 @@ def parse_wrk(output):
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
     return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}
+
+
+def console_cookie(base):
+    """Signs bench_user (made an admin) in to the console as a browser would: the sign-in form's
+    CSRF token and cookie, then the form; returns the session cookie."""
+    import http.client
+    from urllib.parse import urlencode, urlparse
+    address = urlparse(base)
+    connection = http.client.HTTPConnection(address.hostname, address.port)
+    connection.request("GET", "/console/sign-in")
+    response = connection.getresponse()
+    page = response.read().decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    body = urlencode({"csrf": csrf, "username": "bench_user", "password": PASSWORD})
+    connection.request("POST", "/console/sign-in", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"console_sign_in={csrf}"})
+    response = connection.getresponse()
+    response.read()
+    for header, value in response.getheaders():
+        if header.lower() == "set-cookie" and value.startswith("console_session="):
+            return value.split(";", 1)[0]
+    raise SystemExit(f"console sign-in failed: {response.status}")
 
 
 def lua(work, name, body):
@@ -335,9 +361,19 @@ def bench(db_kind, users, seconds, connection_levels, soak_seconds, only=None, k
         # A production database has had its nightly compaction of the search index (the bulk
         # seed leaves SQLite's in ten pieces); the same command the scheduler runs.
         subprocess.run([BINARY, "jobs", "run", "optimize-search-index"], env=env, check=True, capture_output=True)
+        # The console's substitute figures and filters: one meeting in ten had an invitation,
+        # which ended one way or another.
+        run_sql(db_kind, url, """
+INSERT INTO substitute_invitations (meeting_id, invitee_id, status, nonce_hash, invited_at, expires_at, ended_at)
+SELECT id, mentor_id, CASE id % 4 WHEN 0 THEN 'withdrawn' WHEN 1 THEN 'expired' WHEN 2 THEN 'rejected'
+    ELSE 'replaced' END, 'bench', created_at, created_at + 86400, created_at + 3600
+FROM meetings WHERE id % 10 = 0;
+ANALYZE;""")
         seeding = time.time() - started
         print(f"{db_kind}: seeded {users} users, {users} relations, {5 * users} tasks in {seeding:.0f} s", flush=True)
 
+    # The console is for admins: bench_user is one (the operator's command, idempotent).
+    subprocess.run([BINARY, "admin", "grant", "bench_user"], env=env, check=True, capture_output=True)
     server = Server(env, work)
     pid = server.process.pid
     token = call("POST", server.base + "/login", dict(username="bench_user", password=PASSWORD))["access_token"]
@@ -350,12 +386,22 @@ local terms = {"ada", "gra", "lan", "inu", "bar", "sge", "ona", "fra", "ken", "d
 request = function()
   return wrk.format("GET", "/users?search=" .. terms[math.random(#terms)] .. "&page=" .. math.random(1, 5) .. "&per_page=20")
 end""")
+    console_search = lua(work, "console-search", """
+local terms = {"ada", "gra", "lan", "inu", "bar", "sge", "ona", "fra", "ken", "den", "rad", "sha", "esl", "tim", "mar"}
+request = function()
+  return wrk.format("GET", "/console/members?q=" .. terms[math.random(#terms)])
+end""")
+    console_member = lua(work, "console-member",
+                         f"request = function() return wrk.format('GET', '/console/members/' .. math.random(2, {users})) end")
     login = lua(work, "login", f"""wrk.method = "POST"
 wrk.body = '{{"username": "bench_user", "password": "{PASSWORD}"}}'
 wrk.headers["Content-Type"] = "application/json"
 """)
     # bench_user mentors member 2 (the seed's first pair), with a confirmed meeting next week.
     meeting_id = call("GET", server.base + "/meetings", token=token)[0]["id"]
+    cookie = console_cookie(server.base)
+    # The first view counts the overview's figures; the runs then read its snapshot.
+    urllib.request.urlopen(urllib.request.Request(server.base + "/console", headers={"Cookie": cookie})).read()
     free_pairs = iter(p for p in range(1, users // 2) if p % 10 not in (0, 1))
     endpoints = [
         ("GET /health/live", "/health/live", None),
@@ -368,6 +414,17 @@ wrk.headers["Content-Type"] = "application/json"
         ("GET /home", "/home", None),
         ("GET /meetings", "/meetings", None),
         ("GET /meeting/<id>/substitute_candidates", f"/meeting/{meeting_id}/substitute_candidates", None),
+        ("console: overview", "/console", None),
+        ("console: members", "/console/members", None),
+        ("console: members?admin=yes&verified=yes", "/console/members?admin=yes&verified=yes", None),
+        ("console: members?q=<3 letters>", "/", console_search),
+        ("console: members/<id>", "/", console_member),
+        ("console: relations?state=accepted", "/console/relations?state=accepted", None),
+        ("console: meetings?state=confirmed", "/console/meetings?state=confirmed", None),
+        ("console: meetings?substitute=withdrawn", "/console/meetings?substitute=withdrawn", None),
+        ("console: meetings/<id>", f"/console/meetings/{meeting_id}", None),
+        ("console: mail", "/console/mail", None),
+        ("console: jobs", "/console/jobs", None),
         ("POST /login", "/login", login),
         ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]
@@ -400,7 +457,8 @@ wrk.headers["Content-Type"] = "application/json"
                 if script == "writes":
                     mix = write_mix(work, server.base, free_pairs, connections)
                     return wrk(server.base, path, token, seconds, connections, mix, pid, connections)
-                return wrk(server.base, path, token, seconds, connections, script, pid)
+                return wrk(server.base, path, token, seconds, connections, script, pid,
+                           cookie=cookie if label.startswith("console") else None)
             result = measured(label, connections, run)
             rows.append(result)
             print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s {result['share']:5.1f} %  "

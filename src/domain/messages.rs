@@ -181,4 +181,19 @@ messages! {
     INVITATION_ENDED_NOTICE = "This substitution has ended.";
     MEETING_NOT_OPEN_FOR_SUBSTITUTES = "Substitutes can be chosen only for a confirmed meeting that has not started.";
     INVALID_MEETING_FILTER = "Invalid filter. state is one of proposed, confirmed, declined, cancelled, completed; substitute_status one of pending, accepted, rejected, withdrawn, replaced, expired.";
+    CONSOLE_ADMINS_ONLY = "The console is for admins only.";
+    CONSOLE_SIGN_IN_REQUIRED = "Please sign in.";
+    CONSOLE_FORM_EXPIRED = "This form has expired: open the page again and resubmit.";
+    CONSOLE_SIGNED_OUT = "You are signed out.";
+    CONSOLE_SIGNED_OUT_EVERYWHERE = "You are signed out on every browser.";
+    CONSOLE_ONLY_UNVERIFIED_CAN_BE_DELETED = "Only an account that was never verified can be deleted here.";
+    CONSOLE_ACCOUNT_DELETED = "The unverified account was deleted.";
+    CONSOLE_ALREADY_VERIFIED = "This account is already verified.";
+    CONSOLE_VERIFICATION_QUEUED = "A new verification e-mail is on its way (at most 3 an hour).";
+    CONSOLE_MAIL_RETRIED = "The mail will be tried again now.";
+    CONSOLE_NOTHING_TO_RETRY = "There is no dead letter to retry.";
+    CONSOLE_TEST_MAIL_QUEUED = "A test mail to you is queued: check your inbox and the outbox below.";
+    CONSOLE_JOB_STARTED = "The job was started; its run appears below when it ends.";
+    CONSOLE_UNKNOWN_JOB = "There is no such job.";
+    CONSOLE_FIGURES_REFRESHED = "The figures were counted again.";
 }

@@ -5,12 +5,14 @@ pub mod accounts;
 pub mod admin;
 pub mod calendar;
 pub mod clock;
+pub mod console;
 pub mod json;
 pub mod limits;
 pub mod meetings;
 pub mod messages;
 pub mod relations;
 pub mod rules;
+pub mod sessions;
 pub mod tasks;
 pub mod users;
 

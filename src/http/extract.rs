@@ -71,7 +71,7 @@ fn content_type_essence(request: &Request) -> Option<String> {
     Some(value.split(';').next()?.trim().to_ascii_lowercase())
 }
 
-async fn form_fields<S: Send + Sync>(request: Request, state: &S) -> Result<FormFields> {
+pub async fn form_fields<S: Send + Sync>(request: Request, state: &S) -> Result<FormFields> {
     let bytes = Bytes::from_request(request, state)
         .await
         .map_err(|_| error(StatusCode::PAYLOAD_TOO_LARGE, messages::PAYLOAD_TOO_LARGE))?;

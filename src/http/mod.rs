@@ -51,12 +51,14 @@ pub fn router(
 + Send
 + 'static {
     let (routes, openapi) = documented_routes().split_for_parts();
+    let state_for_console = state.clone();
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
         .merge(ops::docs::routes(&openapi))
         .merge(ops::metrics::routes(state))
         .merge(web::static_routes())
+        .merge(web::console::routes().with_state(state_for_console))
         .fallback(|| async { crate::error::Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(

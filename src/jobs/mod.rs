@@ -70,14 +70,26 @@ impl Job {
     /// The job's schedule, set by `<JOB_NAME>_SCHEDULE` (`COMPLETE_RELATIONS_SCHEDULE`, ...);
     /// the defaults are in [`Config`].
     fn schedule(self, config: &Config) -> cron::Schedule {
-        let expression = match self {
+        cron::Schedule::from_str(self.schedule_expression(config))
+            .expect("validated when the configuration was read")
+    }
+
+    /// The cron expression of the job's schedule (with seconds, UTC).
+    pub fn schedule_expression(self, config: &Config) -> &str {
+        match self {
             Job::CompleteRelations => &config.complete_relations_schedule,
             Job::DeleteUnverifiedUsers => &config.delete_unverified_users_schedule,
             Job::OptimizeSearchIndex => &config.optimize_search_index_schedule,
             Job::RemindMeetings => &config.remind_meetings_schedule,
             Job::PurgeExpired => &config.purge_expired_schedule,
-        };
-        cron::Schedule::from_str(expression).expect("validated when the configuration was read")
+        }
+    }
+
+    /// When the schedule next runs the job after `now`.
+    pub fn next_tick(self, config: &Config, now: Timestamp) -> Option<Timestamp> {
+        let now = DateTime::<Utc>::from_timestamp_micros((now * 1e6) as i64)?;
+        let next = self.schedule(config).after(&now).next()?;
+        Some(next.timestamp() as f64)
     }
 
     /// Runs the job once as if the clock read `now`; returns how many rows it changed.

@@ -46,6 +46,7 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = templates![
     "meeting_notes_changed",
     "meeting_reminder",
     "relation_request_withdrawn",
+    "console_test",
 ];
 
 const LAYOUT: &str = include_str!("../../templates/email/layout.html");

@@ -428,6 +428,8 @@ pub async fn change_password(
     let mut work = state.unit_of_work().await?;
     store::users::set_password_hash(work.tx(), user_id, &hash).await?;
     store::tokens::revoke_all_families(work.tx(), user_id, now).await?;
+    // A new password signs every browser out too, whoever held the old one.
+    store::sessions::delete_for_user(work.tx(), user_id).await?;
     work.commit().await?;
     tracing::info!(user_id, "password changed");
     Ok(messages::PASSWORD_SUCCESSFULLY_UPDATED)
@@ -484,6 +486,8 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset) -> Result<Me
     };
     store::users::set_password_hash(work.tx(), user_id, &hash).await?;
     store::tokens::revoke_all_families(work.tx(), user_id, now).await?;
+    // A new password signs every browser out too, whoever held the old one.
+    store::sessions::delete_for_user(work.tx(), user_id).await?;
     work.commit().await?;
     tracing::info!(user_id, "password reset");
     Ok(messages::PASSWORD_RESET_DONE)

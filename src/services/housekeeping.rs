@@ -23,6 +23,8 @@ fn kept_for(what: Stale) -> f64 {
         Stale::RefreshTokens => DAY,
         Stale::EmptyRefreshFamilies => DAY,
         Stale::JobRuns => 90.0 * DAY,
+        // An expired session is refused already; nothing is learnt from keeping it.
+        Stale::WebSessions => 0.0,
     }
 }
 

@@ -5,12 +5,14 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod console;
 pub mod housekeeping;
 pub mod meeting_mail;
 pub mod meetings;
 pub mod operations;
 pub mod relations;
 pub mod reminders;
+pub mod sessions;
 pub mod substitutes;
 pub mod tasks;
 pub mod users;

@@ -22,16 +22,19 @@ pub enum Stale {
     EmptyRefreshFamilies,
     /// Job runs that finished before the cut-off.
     JobRuns,
+    /// Browser sessions that expired (idle or absolute) before the cut-off.
+    WebSessions,
 }
 
 impl Stale {
-    pub const ALL: [Stale; 6] = [
+    pub const ALL: [Stale; 7] = [
         Stale::RateLimitWindows,
         Stale::DeliveredMessages,
         Stale::EmailTokens,
         Stale::RefreshTokens,
         Stale::EmptyRefreshFamilies,
         Stale::JobRuns,
+        Stale::WebSessions,
     ];
 
     /// (table, key columns, condition on `$1`).
@@ -48,6 +51,7 @@ impl Stale {
                      (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
             ),
             Stale::JobRuns => ("job_runs", "job, tick", "finished_at < $1"),
+            Stale::WebSessions => ("web_sessions", "id", "expires_at < $1"),
         }
     }
 }

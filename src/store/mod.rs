@@ -19,6 +19,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub mod codec;
+pub mod console;
 pub mod housekeeping;
 pub mod jobs;
 pub mod meetings;
@@ -27,6 +28,7 @@ pub mod preferences;
 pub mod rate_limits;
 pub mod relations;
 pub mod reminders;
+pub mod sessions;
 pub mod substitutes;
 pub mod tasks;
 pub mod tokens;

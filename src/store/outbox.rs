@@ -157,3 +157,15 @@ pub async fn backlog(db: &Db, kind: &str) -> Result<Backlog, sqlx::Error> {
     .fetch_one(c)
     .await)
 }
+
+/// The state of the whole queue, every kind together (the console's overview).
+pub async fn backlog_all(db: &Db) -> Result<Backlog, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, Backlog>(
+        "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL) AS unsent,
+                MIN(created_at) FILTER (WHERE dead_at IS NULL) AS oldest_unsent_at,
+                COUNT(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
+         FROM outbox WHERE sent_at IS NULL"
+    )
+    .fetch_one(c)
+    .await)
+}

@@ -2,6 +2,7 @@
 
 use super::{Db, Tx, with_db, with_tx};
 use crate::domain::clock::Timestamp;
+use crate::domain::console::MemberFilter;
 use crate::domain::relations::RelationState;
 use crate::domain::users::ProfileUpdate;
 
@@ -577,4 +578,111 @@ pub async fn delete_unverified(tx: &mut Tx, ids: &[i64]) -> Result<u64, sqlx::Er
     .execute(c)
     .await
     .map(|r| r.rows_affected()))
+}
+
+/// A member as the console lists them.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct MemberRow {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub registration_date: f64,
+    pub is_admin: bool,
+    pub is_email_verified: bool,
+    pub need_mentoring: bool,
+    pub available_to_mentor: bool,
+}
+
+const MEMBER_COLUMNS: &str = "u.id, u.username, u.name, u.email, u.registration_date, \
+    u.is_admin, u.is_email_verified, u.need_mentoring, u.available_to_mentor";
+
+/// One page of members with ids above `after`, in id order (keyset pagination: every page costs
+/// the same, however deep). The flags are written as fixed fragments, never bound, so the
+/// partial indexes on admins and unverified members serve those filters; the text search is
+/// the directory's (trigram index on both databases).
+pub async fn console_members(
+    db: &Db,
+    filter: &MemberFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<MemberRow>, sqlx::Error> {
+    let email = filter.search.as_deref().filter(|s| s.contains('@'));
+    let search = match email {
+        Some(_) => None,
+        None => filter
+            .search
+            .as_deref()
+            .map(|text| DirectorySearch::new(db, text)),
+    };
+    let order = search.as_ref().map_or("u.id", |s| s.order);
+    let after_condition = format!("{order} > $1");
+    let mut conditions: Vec<&str> = vec![&after_condition];
+    if let Some(search) = &search {
+        conditions.push(search.condition);
+    }
+    if email.is_some() {
+        conditions.push("lower(u.email) = $2");
+    }
+    let flags = [
+        (
+            filter.verified,
+            "u.is_email_verified",
+            "NOT u.is_email_verified",
+        ),
+        (
+            filter.available_to_mentor,
+            "u.available_to_mentor",
+            "NOT u.available_to_mentor",
+        ),
+        (
+            filter.need_mentoring,
+            "u.need_mentoring",
+            "NOT u.need_mentoring",
+        ),
+        (filter.admin, "u.is_admin", "NOT u.is_admin"),
+    ];
+    for (wanted, yes, no) in flags {
+        match wanted {
+            Some(true) => conditions.push(yes),
+            Some(false) => conditions.push(no),
+            None => {}
+        }
+    }
+    let term = match (&search, email) {
+        (Some(search), _) => search.term.clone(),
+        (None, Some(email)) => email.to_lowercase(),
+        (None, None) => String::new(),
+    };
+    let source = search.as_ref().map_or("users u", |s| s.source);
+    let conditions = conditions.join(" AND ");
+    let limit = super::limit_offset(limit, 0);
+    match db {
+        // As the directory: the page's ids planned anew for each term (migration 0006).
+        Db::Postgres(pool) if search.is_some() => {
+            let ids_sql =
+                format!("SELECT u.id FROM {source} WHERE {conditions} ORDER BY {order} {limit}");
+            sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM directory_page($1, $2, $3, FALSE, FALSE) AS page (id)
+                 JOIN users u ON u.id = page.id ORDER BY u.id"
+            )))
+            .bind(ids_sql)
+            .bind(after)
+            .bind(term)
+            .fetch_all(pool)
+            .await
+        }
+        _ => {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM {source} WHERE {conditions} ORDER BY {order} {limit}"
+            );
+            with_db!(db, |c| sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(
+                sql.clone()
+            ))
+            .bind(after)
+            .bind(&term)
+            .fetch_all(c)
+            .await)
+        }
+    }
 }

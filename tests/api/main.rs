@@ -7,6 +7,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod cli;
+mod console;
 mod directory;
 mod hardening;
 mod instances;

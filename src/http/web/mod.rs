@@ -4,7 +4,9 @@
 //! answer is a page. Templates are `templates/pages/*.html`, compiled into the binary and
 //! rendered with minijinja (HTML auto-escaped); errors on these routes are pages too.
 
+pub mod console;
 mod pages;
+pub mod session;
 
 use std::net::IpAddr;
 
@@ -30,27 +32,35 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invitation_page))
 }
 
-/// The stylesheet of the pages, served from the binary (no CDN, no inline style of ours).
+/// The stylesheets of the pages and the console (and its icon), served from the binary (no CDN, no inline
+/// style of ours).
 pub fn static_routes() -> axum::Router {
     const PAGE_CSS: &str = include_str!("../../../templates/static/page.css");
-    axum::Router::new().route(
-        "/static/page.css",
-        axum::routing::get(|| async {
+    const CONSOLE_CSS: &str = include_str!("../../../templates/static/console.css");
+    const CONSOLE_ICON: &str = include_str!("../../../templates/static/console-icon.svg");
+    fn file(content_type: &'static str, body: &'static str) -> axum::routing::MethodRouter {
+        axum::routing::get(move || async move {
             (
                 [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/css; charset=utf-8"),
-                    ),
+                    (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                     (
                         header::CACHE_CONTROL,
                         HeaderValue::from_static("public, max-age=3600"),
                     ),
                 ],
-                PAGE_CSS,
+                body,
             )
-        }),
-    )
+        })
+    }
+    const CSS: &str = "text/css; charset=utf-8";
+    axum::Router::new()
+        .route("/static/page.css", file(CSS, PAGE_CSS))
+        .route("/static/console.css", file(CSS, CONSOLE_CSS))
+        // The console's icon: without one the browser asks for /favicon.ico and gets a 404.
+        .route(
+            "/static/console-icon.svg",
+            file("image/svg+xml", CONSOLE_ICON),
+        )
 }
 
 /// A page: its status and HTML.

@@ -27,9 +27,77 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The console's pages (`templates/console/`), on their own layout.
+const CONSOLE_TEMPLATES: &[(&str, &str)] = &[
+    (
+        "console/layout.html",
+        include_str!("../../../templates/console/layout.html"),
+    ),
+    (
+        "console/sign_in.html",
+        include_str!("../../../templates/console/sign_in.html"),
+    ),
+    (
+        "console/error.html",
+        include_str!("../../../templates/console/error.html"),
+    ),
+    (
+        "console/overview.html",
+        include_str!("../../../templates/console/overview.html"),
+    ),
+    (
+        "console/members.html",
+        include_str!("../../../templates/console/members.html"),
+    ),
+    (
+        "console/member.html",
+        include_str!("../../../templates/console/member.html"),
+    ),
+    (
+        "console/relations.html",
+        include_str!("../../../templates/console/relations.html"),
+    ),
+    (
+        "console/meetings.html",
+        include_str!("../../../templates/console/meetings.html"),
+    ),
+    (
+        "console/meeting.html",
+        include_str!("../../../templates/console/meeting.html"),
+    ),
+    (
+        "console/mail.html",
+        include_str!("../../../templates/console/mail.html"),
+    ),
+    (
+        "console/jobs.html",
+        include_str!("../../../templates/console/jobs.html"),
+    ),
+];
+
+/// A stored time as the console shows it: UTC, to the minute.
+fn time(at: Option<f64>) -> String {
+    at.and_then(|at| chrono::DateTime::from_timestamp(at.floor() as i64, 0))
+        .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// An age in words ("3 min"), for the oldest unsent mail.
+fn age(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "-".to_owned(),
+        Some(s) if s < 120.0 => format!("{} s", s.max(0.0).round()),
+        Some(s) if s < 7200.0 => format!("{} min", (s / 60.0).round()),
+        Some(s) if s < 172_800.0 => format!("{} h", (s / 3600.0).round()),
+        Some(s) => format!("{} days", (s / 86_400.0).round()),
+    }
+}
+
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES {
+    env.add_filter("time", time);
+    env.add_filter("age", age);
+    for (name, source) in TEMPLATES.iter().chain(CONSOLE_TEMPLATES) {
         env.add_template(name, source)
             .expect("a page template parses");
     }
@@ -59,6 +127,23 @@ mod tests {
                     action => "/x?a=<b>", error => "<b>e</b>",
                 },
             );
+            assert!(!html.contains("could not be shown"), "{name} renders");
+            assert!(!html.contains("<b>"), "{name} escapes");
+        }
+    }
+
+    #[test]
+    fn every_console_page_renders_and_escapes() {
+        let member = minijinja::context! { id => 1, username => "<b>u</b>", name => "<b>n</b>" };
+        for (name, _) in super::CONSOLE_TEMPLATES {
+            let html = super::ENV.get_template(name).unwrap().render(
+                minijinja::context! {
+                    title => "<b>t</b>", username => "<b>me</b>", csrf => "\"><b>", notice => "<b>n</b>",
+                    message => "<b>m</b>", error => "<b>e</b>", back => "/console",
+                    page => minijinja::context! { member => member.clone(), rows => vec![member.clone()], q => "<b>q</b>", counted_at => 0.0, figures => minijinja::context! {}, meeting => member.clone() },
+                },
+            );
+            let html = html.unwrap_or_else(|err| panic!("{name}: {err:#}"));
             assert!(!html.contains("could not be shown"), "{name} renders");
             assert!(!html.contains("<b>"), "{name} escapes");
         }
