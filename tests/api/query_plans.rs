@@ -162,7 +162,50 @@ async fn the_upcoming_meetings_use_their_indexes(kind: DbKind) {
     db.close().await;
 }
 
+/// Every foreign key, as (table, column), whose column leads no index of its table: deleting
+/// the referenced row would then read the whole table (once per row deleted).
+async fn unindexed_foreign_keys(db: &Db) -> Vec<(String, String)> {
+    let sql = match db {
+        // A rowid primary key (`INTEGER PRIMARY KEY`) is the table's own order: it counts.
+        Db::Sqlite(_) => {
+            "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+             WHERE m.type = 'table'
+               AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) l, pragma_index_info(l.name) i
+                               WHERE i.seqno = 0 AND i.name = f.\"from\")
+               AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) t
+                               WHERE t.pk = 1 AND t.name = f.\"from\"
+                                 AND upper(t.type) = 'INTEGER')
+             ORDER BY 1, 2"
+        }
+        Db::Postgres(_) => {
+            "SELECT c.conrelid::regclass::text, a.attname::text
+             FROM pg_constraint c
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+             WHERE c.contype = 'f'
+               AND NOT EXISTS (SELECT 1 FROM pg_index i
+                               WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])
+             ORDER BY 1, 2"
+        }
+    };
+    mentorship::with_db!(db, |c| sqlx::query_as::<_, (String, String)>(sql)
+        .fetch_all(c)
+        .await
+        .unwrap())
+}
+
+async fn every_foreign_key_leads_an_index(kind: DbKind) {
+    let database = TestDatabase::create(kind).await;
+    let db = Db::connect(&database.url, 2).await.unwrap();
+    db.migrate().await.unwrap();
+    assert_eq!(
+        unindexed_foreign_keys(&db).await,
+        Vec::<(String, String)>::new()
+    );
+    db.close().await;
+}
+
 crate::db_tests!(
+    every_foreign_key_leads_an_index,
     the_directory_search_uses_the_trigram_index,
     the_relation_list_uses_the_party_indexes,
     the_upcoming_meetings_use_their_indexes,
