@@ -138,21 +138,27 @@ const RELATION_COLUMNS: &str = "r.id, r.state, r.mentor_id, mu.username AS mento
 
 /// Relations with ids below `before`, newest first, of one state or all.
 ///
-/// The state is written into the statement (a number from an enum, never input text): with
-/// it bound, PostgreSQL's generic plan walked the primary key down from the newest relation,
-/// filtering on state, and read half a million rows to fill a page of an old, rare state
-/// (0.4 s); with it written, each state gets its own plan, on the (state, id) index.
+/// A page of one state takes its ids from the (state, id) index alone, the state written into
+/// the statement (a number from an enum, never input text). Asked for the rows directly,
+/// PostgreSQL walked the primary key down from the newest relation, filtering on state, and
+/// read half a million rows to fill a page of a state only old relations have (80 ms); the ids
+/// alone are an index-only scan it prefers (0.7 ms with the rows).
 pub async fn relations(
     db: &Db,
     state: Option<i64>,
     before: i64,
     limit: i64,
 ) -> Result<Vec<RelationListRow>, sqlx::Error> {
-    let state_condition = state.map_or(String::new(), |n| format!("AND r.state = {n}"));
-    let sql = format!(
-        "SELECT {RELATION_COLUMNS} WHERE r.id < $1 {state_condition} ORDER BY r.id DESC {}",
-        super::limit_offset(limit, 0)
-    );
+    let limit = super::limit_offset(limit, 0);
+    let sql = match state {
+        Some(n) => format!(
+            "SELECT {RELATION_COLUMNS} WHERE r.id IN (
+                 SELECT id FROM mentorship_relations WHERE state = {n} AND id < $1
+                 ORDER BY id DESC {limit})
+             ORDER BY r.id DESC"
+        ),
+        None => format!("SELECT {RELATION_COLUMNS} WHERE r.id < $1 ORDER BY r.id DESC {limit}"),
+    };
     with_db!(db, |c| sqlx::query_as::<_, RelationListRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )
@@ -239,8 +245,12 @@ pub async fn meetings(
                  ORDER BY m.id DESC"
             )
         }
+        // The ids from the (state, id) index alone, as in [`relations`].
         (Some(state), None) => format!(
-            "SELECT {MEETING_COLUMNS} WHERE m.state = '{}' AND m.id < $1 ORDER BY m.id DESC {limit}",
+            "SELECT {MEETING_COLUMNS} WHERE m.id IN (
+                 SELECT id FROM meetings WHERE state = '{}' AND id < $1
+                 ORDER BY id DESC {limit})
+             ORDER BY m.id DESC",
             state.as_str()
         ),
         (None, None) => {
