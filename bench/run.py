@@ -548,7 +548,10 @@ def main():
                        args.repeat)
         result["date"] = stamp
         result["machine"] = f"{os.cpu_count()} cores shared by server and load generator"
-        stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}" + ("-partial" if only else ""))
+        # A partial run is named after what it ran, so it never overwrites another of the day.
+        stem = os.path.join(ROOT, "bench", "results", f"{stamp}-{db_kind}-{users}"
+                            + ("-only-" + re.sub(r"[^a-z0-9]+", "-", "-".join(only).lower()).strip("-")
+                               if only else ""))
         with open(stem + ".json", "w") as f:
             json.dump(result, f, indent=2)
         with open(stem + ".md", "w") as f:

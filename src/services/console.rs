@@ -317,14 +317,8 @@ pub async fn meetings(
     invitation: Option<InvitationStatus>,
     before: i64,
 ) -> Result<Page<MeetingListRow>> {
-    let rows = store::console::meetings(
-        &state.db,
-        filter.map(MeetingState::as_str),
-        invitation.map(InvitationStatus::as_str),
-        before,
-        PAGE_SIZE + 1,
-    )
-    .await?;
+    let rows =
+        store::console::meetings(&state.db, filter, invitation, before, PAGE_SIZE + 1).await?;
     Ok(page(rows, |m| m.id))
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Db, Tx, with_db, with_tx};
 use crate::domain::clock::Timestamp;
+use crate::domain::meetings::{InvitationStatus, MeetingState};
 
 // ---- The overview's snapshot ------------------------------------------------------------
 
@@ -136,26 +137,32 @@ const RELATION_COLUMNS: &str = "r.id, r.state, r.mentor_id, mu.username AS mento
     LEFT JOIN users eu ON eu.id = r.mentee_id";
 
 /// Relations with ids below `before`, newest first, of one state or all.
+///
+/// A page of one state takes its ids from the (state, id) index alone, the state written into
+/// the statement (a number from an enum, never input text). Asked for the rows directly,
+/// PostgreSQL walked the primary key down from the newest relation, filtering on state, and
+/// read half a million rows to fill a page of a state only old relations have (80 ms); the ids
+/// alone are an index-only scan it prefers (0.7 ms with the rows).
 pub async fn relations(
     db: &Db,
     state: Option<i64>,
     before: i64,
     limit: i64,
 ) -> Result<Vec<RelationListRow>, sqlx::Error> {
-    let state_condition = if state.is_some() {
-        "AND r.state = $2"
-    } else {
-        ""
+    let limit = super::limit_offset(limit, 0);
+    let sql = match state {
+        Some(n) => format!(
+            "SELECT {RELATION_COLUMNS} WHERE r.id IN (
+                 SELECT id FROM mentorship_relations WHERE state = {n} AND id < $1
+                 ORDER BY id DESC {limit})
+             ORDER BY r.id DESC"
+        ),
+        None => format!("SELECT {RELATION_COLUMNS} WHERE r.id < $1 ORDER BY r.id DESC {limit}"),
     };
-    let sql = format!(
-        "SELECT {RELATION_COLUMNS} WHERE r.id < $1 {state_condition} ORDER BY r.id DESC {}",
-        super::limit_offset(limit, 0)
-    );
     with_db!(db, |c| sqlx::query_as::<_, RelationListRow>(
         sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(before)
-    .bind(state.unwrap_or_default())
     .fetch_all(c)
     .await)
 }
@@ -210,40 +217,42 @@ const MEETING_COLUMNS: &str = "m.id, m.relation_id, m.start_date, m.end_date, m.
     LEFT JOIN users su ON su.id = m.substitute_user_id";
 
 /// Meetings with ids below `before`, newest first; of one state, and with an invitation of
-/// one status, or any.
+/// one status, or any. The state and status are written into the statement, as in
+/// [`relations`] (names from enums, never input text), so each gets its own plan.
 ///
 /// With a status, the page's ids come from the invitations' (status, meeting) index, walked
 /// down from `before`: few meetings have invitations, and a walk over every meeting checking
 /// each for one would read them all to fill a page.
 pub async fn meetings(
     db: &Db,
-    state: Option<&str>,
-    invitation_status: Option<&str>,
+    state: Option<MeetingState>,
+    invitation_status: Option<InvitationStatus>,
     before: i64,
     limit: i64,
 ) -> Result<Vec<MeetingListRow>, sqlx::Error> {
     let limit = super::limit_offset(limit, 0);
     let sql = match (state, invitation_status) {
-        (_, Some(_)) => {
-            let state_condition = if state.is_some() {
-                "AND s.state = $2"
-            } else {
-                ""
-            };
+        (_, Some(status)) => {
+            let status = status.as_str();
+            let state_condition =
+                state.map_or(String::new(), |s| format!("AND s.state = '{}'", s.as_str()));
             format!(
                 "SELECT {MEETING_COLUMNS} WHERE m.id IN (
                      SELECT DISTINCT i.meeting_id FROM substitute_invitations i
                      JOIN meetings s ON s.id = i.meeting_id
-                     WHERE i.status = $3 AND i.meeting_id < $1 {state_condition}
+                     WHERE i.status = '{status}' AND i.meeting_id < $1 {state_condition}
                      ORDER BY i.meeting_id DESC {limit})
                  ORDER BY m.id DESC"
             )
         }
-        (Some(_), None) => {
-            format!(
-                "SELECT {MEETING_COLUMNS} WHERE m.state = $2 AND m.id < $1 ORDER BY m.id DESC {limit}"
-            )
-        }
+        // The ids from the (state, id) index alone, as in [`relations`].
+        (Some(state), None) => format!(
+            "SELECT {MEETING_COLUMNS} WHERE m.id IN (
+                 SELECT id FROM meetings WHERE state = '{}' AND id < $1
+                 ORDER BY id DESC {limit})
+             ORDER BY m.id DESC",
+            state.as_str()
+        ),
         (None, None) => {
             format!("SELECT {MEETING_COLUMNS} WHERE m.id < $1 ORDER BY m.id DESC {limit}")
         }
@@ -252,8 +261,6 @@ pub async fn meetings(
         sqlx::AssertSqlSafe(sql.clone())
     )
     .bind(before)
-    .bind(state.unwrap_or_default())
-    .bind(invitation_status.unwrap_or_default())
     .fetch_all(c)
     .await)
 }

@@ -182,6 +182,7 @@ db_tests!(
     the_outbox_retries_dead_letters_and_sends_a_test_mail,
     jobs_show_their_schedule_and_run_now,
     console_pages_are_for_admins_only,
+    the_cookie_is_secure_when_the_public_address_is_https,
 );
 
 async fn an_admin_signs_in_with_a_strict_cookie_and_sees_the_overview(kind: DbKind) {
@@ -806,4 +807,36 @@ async fn console_pages_are_for_admins_only(kind: DbKind) {
         assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.body);
         assert!(answer.body.contains("<main"), "{path}");
     }
+}
+
+async fn the_cookie_is_secure_when_the_public_address_is_https(kind: DbKind) {
+    let app = TestApp::spawn_with(kind, &[("PUBLIC_URL", "https://mentors.example.org")]).await;
+    // The e-mailed link points to the public address, not to this server: verified directly.
+    let (status, _) = app.register("the_boss", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    mentorship::with_db!(&app.state().db, |c| sqlx::query(
+        "UPDATE users SET is_email_verified = TRUE WHERE username = 'the_boss'"
+    )
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+    .unwrap();
+    mentorship::services::admin::grant_by_operator(app.state(), "the_boss")
+        .await
+        .unwrap();
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/console/sign-in").await;
+    assert!(
+        form.cookies.iter().all(|c| c.ends_with("; Secure")),
+        "{:?}",
+        form.cookies
+    );
+    let answer = browser.sign_in("the_boss", PASSWORD).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let cookie = answer
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("console_session="))
+        .unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
 }
