@@ -1,6 +1,6 @@
 //! What every request, job and command shares ([`AppState`]), and the unit of work every
 //! change goes through ([`UnitOfWork`]): one transaction that also carries the rows queued with
-//! the change (outbox messages today), so they commit together or not at all.
+//! the change (outbox messages and audit events), so they commit together or not at all.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Clock;
 use crate::error::Result;
 use crate::mail::Outgoing;
@@ -52,6 +53,7 @@ impl AppState {
             state: self,
             tx: self.db.begin().await?,
             outbox: Vec::new(),
+            audit: Vec::new(),
         })
     }
 
@@ -66,6 +68,7 @@ pub struct UnitOfWork<'a> {
     state: &'a AppState,
     tx: Tx,
     outbox: Vec<Message>,
+    audit: Vec<Event>,
 }
 
 impl UnitOfWork<'_> {
@@ -85,6 +88,12 @@ impl UnitOfWork<'_> {
         self.outbox.push(message);
     }
 
+    /// Records an audit event with the change: it is chained and written at commit, in the
+    /// same transaction, so there is never a change without its event or the reverse.
+    pub fn audit(&mut self, event: Event) {
+        self.audit.push(event);
+    }
+
     /// Commits the change with everything it queued, then wakes the outbox worker.
     pub async fn commit(mut self) -> Result<()> {
         if !self.outbox.is_empty() {
@@ -98,6 +107,18 @@ impl UnitOfWork<'_> {
                 .map(|(kind, payload)| store::outbox::NewRow { kind, payload })
                 .collect();
             store::outbox::enqueue(&mut self.tx, &rows, self.state.clock.now()).await?;
+        }
+        if !self.audit.is_empty() {
+            // Last, so the head of the chain (which serializes every audited change on
+            // PostgreSQL) is held only from here to the commit.
+            let head = store::audit::lock_head(&mut self.tx).await?;
+            let rows = audit::chain(
+                (head.0, &head.1),
+                &self.audit,
+                self.state.clock.now(),
+                &crate::context::origin(),
+            );
+            store::audit::append(&mut self.tx, &rows).await?;
         }
         self.tx.commit().await?;
         if !self.outbox.is_empty() {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod calendar;
 pub mod clock;
 pub mod json;

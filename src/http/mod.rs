@@ -54,6 +54,7 @@ pub fn router(
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
+        .layer(middleware::from_fn_with_state(state.clone(), with_origin))
         .merge(ops::docs::routes(&openapi))
         .merge(ops::metrics::routes(state))
         .merge(web::static_routes())
@@ -88,6 +89,25 @@ pub fn router(
         .layer(middleware::map_response(json_error_bodies))
         .layer(middleware::map_request(trim_trailing_slash))
         .service(app)
+}
+
+/// Runs the request with its origin (client address, request id) known to every change it
+/// makes, for their audit events.
+async fn with_origin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let origin = crate::domain::audit::Origin {
+        client: Some(extract::client_ip(&parts, &state.config.trusted_proxies).to_string()),
+        request_id: parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    crate::context::scope(origin, next.run(Request::from_parts(parts, body))).await
 }
 
 /// A request id is kept only if it is short and plain (letters, digits, `.`, `_`, `-`): it is

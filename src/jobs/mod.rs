@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Timestamp;
 use crate::error::Result;
 use crate::state::AppState;
@@ -106,6 +107,12 @@ async fn delete_unverified_users(state: &AppState, now: Timestamp) -> Result<u64
             break;
         }
         let count = store::users::delete_unverified(work.tx(), &ids).await?;
+        for id in &ids {
+            work.audit(
+                Event::new(None, "account.delete", audit::user(*id))
+                    .with(serde_json::json!({"reason": "never_verified"})),
+            );
+        }
         work.commit().await?;
         deleted += count;
         if (ids.len() as i64) < BATCH {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod housekeeping;
 pub mod meeting_mail;
 pub mod meetings;

@@ -22,16 +22,19 @@ pub enum Stale {
     EmptyRefreshFamilies,
     /// Job runs that finished before the cut-off.
     JobRuns,
+    /// Counts of throttled sign-ins (`audit_throttled`) of windows before the cut-off.
+    ThrottledSignIns,
 }
 
 impl Stale {
-    pub const ALL: [Stale; 6] = [
+    pub const ALL: [Stale; 7] = [
         Stale::RateLimitWindows,
         Stale::DeliveredMessages,
         Stale::EmailTokens,
         Stale::RefreshTokens,
         Stale::EmptyRefreshFamilies,
         Stale::JobRuns,
+        Stale::ThrottledSignIns,
     ];
 
     /// (table, key columns, condition on `$1`).
@@ -48,6 +51,11 @@ impl Stale {
                      (SELECT 1 FROM refresh_tokens t WHERE t.family_id = refresh_families.id)",
             ),
             Stale::JobRuns => ("job_runs", "job, tick", "finished_at < $1"),
+            Stale::ThrottledSignIns => (
+                "audit_throttled",
+                "subject, window_start",
+                "window_start < $1",
+            ),
         }
     }
 }

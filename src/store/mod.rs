@@ -18,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub mod audit;
 pub mod codec;
 pub mod housekeeping;
 pub mod jobs;
@@ -258,6 +259,23 @@ impl Db {
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, gate)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Starts a read-only transaction that sees one snapshot of the database throughout (for
+    /// reads that must agree with each other, such as verifying the audit chain). On SQLite a
+    /// deferred transaction holds its snapshot from its first read and blocks no writer.
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                // The gate is not taken: this transaction never writes.
+                let gate = Arc::new(Mutex::new(())).lock_owned().await;
+                Tx::Sqlite(pool.begin().await?, gate)
+            }
+            Db::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 
