@@ -12,6 +12,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::clock::Timestamp;
+use super::messages;
+use crate::error::{Error, Result};
 
 /// The hash before the first event (and the anchor before any pruning).
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -284,6 +286,122 @@ impl Verifier {
             return Err(Fault::HeadMismatch { seq: self.seq });
         }
         Ok(self.checked)
+    }
+}
+
+/// What `GET /admin/audit` asks for: each filter optional, a page of at most 100.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub actor_id: Option<i64>,
+    pub action: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub page: super::Page,
+}
+
+impl AuditQuery {
+    pub fn from_query(query: &std::collections::HashMap<String, String>) -> Result<AuditQuery> {
+        let value = |key: &str| {
+            query
+                .get(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = || Error::invalid(messages::INVALID_AUDIT_FILTER);
+        let time = |key: &str| -> Result<Option<Timestamp>> {
+            match value(key) {
+                None => Ok(None),
+                Some(text) => text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite())
+                    .or_else(|| super::clock::parse_rfc3339(&text))
+                    .map(Some)
+                    .ok_or_else(invalid),
+            }
+        };
+        let actor_id = match value("actor_id") {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().map_err(|_| invalid())?),
+        };
+        Ok(AuditQuery {
+            actor_id,
+            action: value("action"),
+            subject: value("subject"),
+            since: time("since")?,
+            until: time("until")?,
+            page: super::Page::from_query(query),
+        })
+    }
+}
+
+impl utoipa::IntoParams for AuditQuery {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use super::query_param;
+        use utoipa::openapi::schema::Type;
+        vec![
+            query_param("actor_id", Type::Integer, "Events by this member."),
+            query_param(
+                "action",
+                Type::String,
+                "Events of this action, e.g. relation.accept.",
+            ),
+            query_param(
+                "subject",
+                Type::String,
+                "Events about this subject, e.g. user:42.",
+            ),
+            query_param(
+                "since",
+                Type::String,
+                "From this time on (RFC 3339 or UNIX seconds).",
+            ),
+            query_param(
+                "until",
+                Type::String,
+                "Before this time (RFC 3339 or UNIX seconds).",
+            ),
+            query_param("page", Type::Integer, "From 1."),
+            query_param("per_page", Type::Integer, "20 by default, at most 100."),
+        ]
+    }
+}
+
+/// An event as admins (and the member, in their export) see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// Its place in the chain.
+    pub id: i64,
+    /// UNIX seconds.
+    pub at: Timestamp,
+    /// The member who acted; null for the system.
+    pub actor_id: Option<i64>,
+    pub action: String,
+    /// `kind:id`, e.g. `user:42`, `meeting:7`.
+    pub subject: String,
+    /// A small JSON object; null once erased.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+    /// The client's address; null once erased or when no request made the change.
+    pub client: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl From<StoredEvent> for AuditEvent {
+    fn from(e: StoredEvent) -> AuditEvent {
+        AuditEvent {
+            id: e.seq,
+            at: e.at,
+            actor_id: e.actor_id,
+            action: e.action,
+            subject: e.subject,
+            detail: e.detail.and_then(|d| serde_json::from_str(&d).ok()),
+            client: e.client,
+            request_id: e.request_id,
+        }
     }
 }
 

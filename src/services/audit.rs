@@ -1,9 +1,11 @@
 //! The audit trail's use cases: checking the chain (`mentorship audit verify`), the admins'
 //! view of it (`GET /admin/audit`) and pruning it to `AUDIT_RETENTION`.
 
-use crate::domain::audit::{Fault, StoredEvent, Verifier};
+use crate::domain::audit::{AuditEvent, AuditQuery, Event, Fault, StoredEvent, Verifier};
 use crate::domain::clock::Timestamp;
-use crate::error::Result;
+use crate::domain::messages;
+use crate::error::{Error, Result};
+use crate::services::is_admin;
 use crate::state::AppState;
 use crate::store;
 
@@ -73,4 +75,29 @@ pub async fn prune(state: &AppState, now: Timestamp) -> Result<u64> {
 /// A member's own events (their data export), oldest first.
 pub async fn of_member(state: &AppState, user_id: i64) -> Result<Vec<StoredEvent>> {
     Ok(store::audit::of_member(&state.db, user_id).await?)
+}
+
+/// `GET /admin/audit`: a page of events, newest first (admins only).
+pub async fn list(state: &AppState, me: i64, query: AuditQuery) -> Result<Vec<AuditEvent>> {
+    if !is_admin(state, me).await? {
+        return Err(Error::forbidden(messages::USER_IS_NOT_AN_ADMIN));
+    }
+    let filter = store::audit::EventFilter {
+        actor_id: query.actor_id,
+        action: query.action,
+        subject: query.subject,
+        since: query.since,
+        until: query.until,
+    };
+    let rows = store::audit::list(&state.db, &filter, query.page.limit, query.page.offset).await?;
+    Ok(rows.into_iter().map(AuditEvent::from).collect())
+}
+
+/// Records an event that no other change carries (a console page that only shows something,
+/// say). A change records its events on its own unit of work instead
+/// ([`UnitOfWork::audit`](crate::state::UnitOfWork::audit)), so the two commit together.
+pub async fn record(state: &AppState, event: Event) -> Result<()> {
+    let mut work = state.unit_of_work().await?;
+    work.audit(event);
+    work.commit().await
 }

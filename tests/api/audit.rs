@@ -275,9 +275,147 @@ async fn several_instances_writing_at_once_keep_one_verifiable_chain(kind: DbKin
     third.stop().await;
 }
 
+async fn admins_read_the_trail_newest_first_with_filters_and_others_are_refused(kind: DbKind) {
+    let app = TestApp::spawn_with(kind, &[("FIRST_USER_IS_ADMIN", "true")]).await;
+    let (admin, mentee, relation_id) = some_history(&app).await;
+    let (status, body) = app.get("/admin/audit", Some(&mentee.token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = app.get("/admin/audit", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, events) = app
+        .get("/admin/audit?per_page=100", Some(&admin.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let events = events.as_array().unwrap();
+    assert!(events.len() >= 10, "{events:?}");
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let mut keys: Vec<&str> = events[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "action",
+            "actor_id",
+            "at",
+            "client",
+            "detail",
+            "id",
+            "request_id",
+            "subject"
+        ]
+    );
+    let failure = events
+        .iter()
+        .find(|e| e["action"] == "login.failure")
+        .unwrap();
+    assert!(failure["actor_id"].is_null());
+    assert_eq!(failure["subject"], format!("user:{}", admin.id));
+
+    let get = |query: String| {
+        let app = &app;
+        let token = admin.token.clone();
+        async move {
+            let (status, body) = app
+                .get(&format!("/admin/audit?{query}"), Some(&token))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body.as_array().unwrap().clone()
+        }
+    };
+    let by_mentee = get(format!("actor_id={}&per_page=100", mentee.id)).await;
+    assert!(!by_mentee.is_empty());
+    assert!(by_mentee.iter().all(|e| e["actor_id"] == mentee.id));
+    let accepts = get("action=relation.accept".into()).await;
+    assert_eq!(accepts.len(), 1);
+    assert_eq!(accepts[0]["subject"], format!("relation:{relation_id}"));
+    assert_eq!(accepts[0]["actor_id"], admin.id);
+    assert_eq!(accepts[0]["detail"], json!({"state": "ACCEPTED"}));
+    let about_mentee = get(format!("subject=user:{}", mentee.id)).await;
+    assert!(
+        about_mentee
+            .iter()
+            .all(|e| e["subject"] == format!("user:{}", mentee.id))
+    );
+    assert!(
+        about_mentee
+            .iter()
+            .any(|e| e["action"] == "account.register")
+    );
+    let now = app.clock.now();
+    assert_eq!(get(format!("since={}", now + 1.0)).await.len(), 0);
+    assert_eq!(get(format!("until={}", now - 3_600.0)).await.len(), 0);
+    assert_eq!(
+        get("since=2000-01-01T00:00:00Z&per_page=3".into())
+            .await
+            .len(),
+        3
+    );
+    let second_page = get("per_page=2&page=2".into()).await;
+    assert_eq!(
+        second_page
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        ids[2..4]
+    );
+    let (status, body) = app
+        .get("/admin/audit?since=yesterday", Some(&admin.token))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "INVALID_AUDIT_FILTER");
+}
+
+async fn pruning_to_the_retention_keeps_the_rest_verifiable(kind: DbKind) {
+    let app = TestApp::spawn_with(kind, &[("AUDIT_RETENTION", "30d")]).await;
+    some_history(&app).await;
+    let old = scalar(&app, "SELECT COUNT(*) FROM audit_events").await;
+    app.clock.advance(31.0 * 86_400.0);
+    let late = app.user("latecomer", json!({})).await;
+    let total = scalar(&app, "SELECT COUNT(*) FROM audit_events").await;
+    assert!(total > old);
+    app.run_job("purge-expired").await;
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit_events").await,
+        total - old
+    );
+    assert_eq!(scalar(&app, "SELECT seq FROM audit_anchor").await, old);
+    assert_intact(&audit_verify(&app.db_url));
+    // The chain goes on from there.
+    let (status, _) = app.login(&late.username, "wrong").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_intact(&audit_verify(&app.db_url));
+    // A year on, every event is past the retention: the anchor is the head.
+    app.clock.advance(365.0 * 86_400.0);
+    app.run_job("purge-expired").await;
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_events").await, 0);
+    assert_intact(&audit_verify(&app.db_url));
+}
+
+async fn without_a_retention_the_trail_is_kept(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    some_history(&app).await;
+    let total = scalar(&app, "SELECT COUNT(*) FROM audit_events").await;
+    app.clock.advance(3_650.0 * 86_400.0);
+    app.run_job("purge-expired").await;
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM audit_events").await,
+        total
+    );
+}
+
 db_tests!(
     each_change_is_recorded_with_who_what_and_where,
     throttled_sign_ins_are_counted_not_listed,
     verify_names_the_first_event_edited_deleted_or_reordered,
     several_instances_writing_at_once_keep_one_verifiable_chain,
+    admins_read_the_trail_newest_first_with_filters_and_others_are_refused,
+    pruning_to_the_retention_keeps_the_rest_verifiable,
+    without_a_retention_the_trail_is_kept,
 );
