@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod calendar;
 pub mod clock;
+pub mod export;
 pub mod json;
 pub mod limits;
 pub mod meetings;

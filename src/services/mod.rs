@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod export;
 pub mod housekeeping;
 pub mod meeting_mail;
 pub mod meetings;

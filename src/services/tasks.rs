@@ -326,7 +326,7 @@ pub fn task_view(t: TaskRow) -> Task {
     }
 }
 
-fn comment_view(c: CommentRow) -> Comment {
+pub fn comment_view(c: CommentRow) -> Comment {
     Comment {
         id: c.id,
         user_id: c.user_id,

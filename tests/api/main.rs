@@ -9,6 +9,7 @@ mod admin;
 mod audit;
 mod cli;
 mod directory;
+mod export;
 mod hardening;
 mod instances;
 mod meetings;
