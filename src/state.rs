@@ -54,6 +54,7 @@ impl AppState {
             tx: self.db.begin().await?,
             outbox: Vec::new(),
             audit: Vec::new(),
+            erasures: Vec::new(),
         })
     }
 
@@ -69,6 +70,18 @@ pub struct UnitOfWork<'a> {
     tx: Tx,
     outbox: Vec<Message>,
     audit: Vec<Event>,
+    erasures: Vec<Erasure>,
+}
+
+/// A member whose personal data a change erases everywhere it is kept outside their own rows
+/// (those go with the account): mail not yet sent to them, throttling windows naming them, and
+/// the personal detail of their audit events. Done last at commit, after the change queued its
+/// own mail and events.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub user_id: i64,
+    pub email: String,
+    pub username: String,
 }
 
 impl UnitOfWork<'_> {
@@ -94,6 +107,11 @@ impl UnitOfWork<'_> {
         self.audit.push(event);
     }
 
+    /// Erases a leaving member's personal data with the change ([`Erasure`]).
+    pub fn erase(&mut self, erasure: Erasure) {
+        self.erasures.push(erasure);
+    }
+
     /// Commits the change with everything it queued, then wakes the outbox worker.
     pub async fn commit(mut self) -> Result<()> {
         if !self.outbox.is_empty() {
@@ -108,10 +126,12 @@ impl UnitOfWork<'_> {
                 .collect();
             store::outbox::enqueue(&mut self.tx, &rows, self.state.clock.now()).await?;
         }
+        let mut head_before = None;
         if !self.audit.is_empty() {
             // Last, so the head of the chain (which serializes every audited change on
             // PostgreSQL) is held only from here to the commit.
             let head = store::audit::lock_head(&mut self.tx).await?;
+            head_before = Some(head.0);
             let rows = audit::chain(
                 (head.0, &head.1),
                 &self.audit,
@@ -119,6 +139,13 @@ impl UnitOfWork<'_> {
                 &crate::context::origin(),
             );
             store::audit::append(&mut self.tx, &rows).await?;
+        }
+        for erasure in &self.erasures {
+            store::outbox::discard_unsent_to(&mut self.tx, &erasure.email).await?;
+            store::rate_limits::forget(&mut self.tx, &erasure.email).await?;
+            store::rate_limits::forget(&mut self.tx, &erasure.username).await?;
+            let after = head_before.unwrap_or(i64::MAX);
+            store::audit::erase_member(&mut self.tx, erasure.user_id, after).await?;
         }
         self.tx.commit().await?;
         if !self.outbox.is_empty() {

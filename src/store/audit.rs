@@ -218,13 +218,19 @@ pub async fn of_member(
 
 /// Erases the personal detail (JSON detail, client address) of every event a member did or
 /// that names them; what the chain covers stays, so it still verifies.
-pub async fn erase_member(tx: &mut Tx, user_id: i64) -> Result<u64, sqlx::Error> {
+///
+/// Events after `after_seq` (those the erasing change itself wrote, whose client is the
+/// leaving member's) are erased too.
+pub async fn erase_member(tx: &mut Tx, user_id: i64, after_seq: i64) -> Result<u64, sqlx::Error> {
     with_tx!(tx, |c| sqlx::query(
         "UPDATE audit_events SET detail = NULL, client = NULL
-         WHERE (actor_id = $1 OR subject = $2) AND (detail IS NOT NULL OR client IS NOT NULL)"
+         WHERE seq IN (SELECT seq FROM audit_events WHERE actor_id = $1
+                       UNION SELECT seq FROM audit_events WHERE subject = $2
+                       UNION SELECT seq FROM audit_events WHERE seq > $3)"
     )
     .bind(user_id)
     .bind(format!("user:{user_id}"))
+    .bind(after_seq)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))

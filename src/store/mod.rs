@@ -411,16 +411,19 @@ fn violated_constraint(err: &sqlx::Error) -> Option<String> {
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally inside `LIKE ... ESCAPE '\'`.
 pub fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
+    format!("%{}%", like_escape(text))
+}
+
+/// `text` with `%`, `_` and `\` escaped for `LIKE ... ESCAPE '\'`.
+pub fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
     for ch in text.chars() {
         if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
+            escaped.push('\\');
         }
-        pattern.push(ch);
+        escaped.push(ch);
     }
-    pattern.push('%');
-    pattern
+    escaped
 }
 
 /// `LIMIT n OFFSET m`, written into the SQL rather than bound. Both databases plan with the

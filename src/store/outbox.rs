@@ -157,3 +157,18 @@ pub async fn backlog(db: &Db, kind: &str) -> Result<Backlog, sqlx::Error> {
     .fetch_one(c)
     .await)
 }
+
+/// Discards every message not yet sent to `email` (a mail, or a request for an account mail):
+/// the erasure of a member who left. Matched in the JSON payload, in any case.
+pub async fn discard_unsent_to(tx: &mut Tx, email: &str) -> Result<u64, sqlx::Error> {
+    let quoted = serde_json::to_string(&email.to_lowercase()).expect("a string serializes");
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM outbox WHERE sent_at IS NULL
+           AND (lower(payload) LIKE $1 ESCAPE '\\' OR lower(payload) LIKE $2 ESCAPE '\\')"
+    )
+    .bind(super::like_pattern(&format!("\"recipient\":{quoted}")))
+    .bind(super::like_pattern(&format!("\"email\":{quoted}")))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}

@@ -198,4 +198,157 @@ async fn an_export_holds_every_kind_of_record_and_no_one_elses_private_data(kind
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-db_tests!(an_export_holds_every_kind_of_record_and_no_one_elses_private_data);
+/// Every place a text could be kept: each column of each table, read as text.
+async fn tables_holding(app: &TestApp, needles: &[&str]) -> Vec<String> {
+    let db = &app.state().db;
+    let columns: Vec<(String, String)> = match db {
+        mentorship::store::Db::Sqlite(pool) => {
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let mut columns = Vec::new();
+            for table in tables {
+                let names: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT name FROM pragma_table_info('{table}')"
+                )))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+                columns.extend(names.into_iter().map(|c| (table.clone(), c)));
+            }
+            columns
+        }
+        mentorship::store::Db::Postgres(pool) => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap(),
+    };
+    assert!(columns.len() > 50, "{columns:?}");
+    let mut found = Vec::new();
+    for (table, column) in &columns {
+        for needle in needles {
+            let sql = format!(
+                "SELECT COUNT(*) FROM \"{table}\" WHERE lower(CAST(\"{column}\" AS TEXT)) LIKE '%{}%'",
+                needle.to_lowercase()
+            );
+            let count = mentorship::with_db!(db, |c| sqlx::query_scalar::<_, i64>(
+                sqlx::AssertSqlSafe(sql.clone())
+            )
+            .fetch_one(c)
+            .await)
+            .unwrap();
+            if count > 0 {
+                found.push(format!("{table}.{column} holds {needle}"));
+            }
+        }
+    }
+    found
+}
+
+async fn a_deleted_member_is_erased_from_every_table_and_others_keep_their_history(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let w = world(&app).await;
+    let leaver = &w.mentee;
+    let needles = [leaver.email.as_str(), "Edmund Menteeson", &leaver.username];
+    assert!(
+        !tables_holding(&app, &needles).await.is_empty(),
+        "the scan finds them before"
+    );
+    app.settle_mail().await;
+    // Left behind at the moment of leaving: a mail on its way to them, a reset asked for
+    // their address, windows of throttled sign-ins under their address.
+    let (status, _) = app
+        .post(
+            "/user/forgot_password",
+            None,
+            json!({"email": leaver.email}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.settle_mail().await;
+    for _ in 0..3 {
+        app.login(&leaver.email.to_uppercase(), "not it").await;
+    }
+    let (status, body) = app
+        .put(
+            &format!("/meeting/{}/notes", w.meeting_id),
+            Some(&w.mentor.token),
+            json!({"notes": "New agenda"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, body) = app.delete("/user", Some(&leaver.token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Mail to the others (the partner told they left) goes out, and its content with it.
+    app.settle_mail().await;
+    let found = tables_holding(&app, &needles).await;
+    let keys = mentorship::with_db!(&app.state().db, |c| sqlx::query_scalar::<_, String>(
+        "SELECT key FROM rate_limits"
+    )
+    .fetch_all(c)
+    .await)
+    .unwrap();
+    assert!(found.is_empty(), "{found:#?} {keys:?}");
+
+    // The other party's history stays readable, the leaver shown as nobody.
+    let (status, relations) = app
+        .get("/mentorship_relations", Some(&w.mentor.token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(relations[0]["mentee"], json!({"id": null, "name": null}));
+    let (status, tasks) = app
+        .get(
+            &format!("/mentorship_relation/{}/tasks", w.relation_id),
+            Some(&w.mentor.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tasks[0]["description"], "Read chapter one");
+    let (export, _) = export_of(&app, &w.mentor).await;
+    assert_eq!(
+        export["relations"][0]["mentee"],
+        json!({"id": null, "name": null})
+    );
+    // Their audit events keep the chain whole without their personal detail.
+    let subject = format!("user:{}", leaver.id);
+    let kept = mentorship::with_db!(&app.state().db, |c| sqlx::query_as::<
+        _,
+        (String, Option<String>, Option<String>),
+    >(
+        "SELECT action, detail, client FROM audit_events WHERE actor_id = $1 OR subject = $2"
+    )
+    .bind(leaver.id)
+    .bind(&subject)
+    .fetch_all(c)
+    .await)
+    .unwrap();
+    assert!(kept.iter().any(|e| e.0 == "account.delete"), "{kept:?}");
+    assert!(
+        kept.iter().all(|e| e.1.is_none() && e.2.is_none()),
+        "{kept:?}"
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mentorship"))
+        .args(["audit", "verify"])
+        .env("SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
+        .env("DATABASE_URL", &app.db_url)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+db_tests!(
+    an_export_holds_every_kind_of_record_and_no_one_elses_private_data,
+    a_deleted_member_is_erased_from_every_table_and_others_keep_their_history,
+);
