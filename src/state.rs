@@ -126,6 +126,10 @@ impl UnitOfWork<'_> {
                 .collect();
             store::outbox::enqueue(&mut self.tx, &rows, self.state.clock.now()).await?;
         }
+        let context = crate::context::current();
+        if let Some((user_id, key)) = &context.idempotency {
+            store::idempotency::mark_committed(&mut self.tx, *user_id, key).await?;
+        }
         let mut head_before = None;
         if !self.audit.is_empty() {
             // Last, so the head of the chain (which serializes every audited change on
@@ -136,7 +140,7 @@ impl UnitOfWork<'_> {
                 (head.0, &head.1),
                 &self.audit,
                 self.state.clock.now(),
-                &crate::context::origin(),
+                &context.origin,
             );
             store::audit::append(&mut self.tx, &rows).await?;
         }
@@ -146,6 +150,7 @@ impl UnitOfWork<'_> {
             store::rate_limits::forget(&mut self.tx, &erasure.username).await?;
             let after = head_before.unwrap_or(i64::MAX);
             store::audit::erase_member(&mut self.tx, erasure.user_id, after).await?;
+            store::idempotency::forget_member(&mut self.tx, erasure.user_id).await?;
         }
         self.tx.commit().await?;
         if !self.outbox.is_empty() {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calendar;
 pub mod clock;
 pub mod export;
+pub mod idempotency;
 pub mod json;
 pub mod limits;
 pub mod meetings;

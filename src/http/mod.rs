@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod ops;
 pub mod serve;
 pub mod web;
@@ -54,6 +55,10 @@ pub fn router(
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), with_origin))
         .merge(ops::docs::routes(&openapi))
         .merge(ops::metrics::routes(state))
@@ -107,7 +112,11 @@ async fn with_origin(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    crate::context::scope(origin, next.run(Request::from_parts(parts, body))).await
+    let context = crate::context::RequestContext {
+        origin,
+        idempotency: None,
+    };
+    crate::context::scope(context, next.run(Request::from_parts(parts, body))).await
 }
 
 /// A request id is kept only if it is short and plain (letters, digits, `.`, `_`, `-`): it is

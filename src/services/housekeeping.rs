@@ -25,6 +25,8 @@ fn kept_for(what: Stale) -> f64 {
         Stale::JobRuns => 90.0 * DAY,
         // The counts behind the trail's `login.throttled` events: a quarter, like job runs.
         Stale::ThrottledSignIns => 90.0 * DAY,
+        // A retry with the same key is answered for a day (docs/ARCHITECTURE.md).
+        Stale::IdempotencyKeys => crate::domain::idempotency::KEPT_SECS,
     }
 }
 

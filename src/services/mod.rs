@@ -8,6 +8,7 @@ pub mod admin;
 pub mod audit;
 pub mod export;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod meeting_mail;
 pub mod meetings;
 pub mod operations;

@@ -24,10 +24,12 @@ pub enum Stale {
     JobRuns,
     /// Counts of throttled sign-ins (`audit_throttled`) of windows before the cut-off.
     ThrottledSignIns,
+    /// Idempotency keys claimed before the cut-off, with their stored answers.
+    IdempotencyKeys,
 }
 
 impl Stale {
-    pub const ALL: [Stale; 7] = [
+    pub const ALL: [Stale; 8] = [
         Stale::RateLimitWindows,
         Stale::DeliveredMessages,
         Stale::EmailTokens,
@@ -35,6 +37,7 @@ impl Stale {
         Stale::EmptyRefreshFamilies,
         Stale::JobRuns,
         Stale::ThrottledSignIns,
+        Stale::IdempotencyKeys,
     ];
 
     /// (table, key columns, condition on `$1`).
@@ -56,6 +59,7 @@ impl Stale {
                 "subject, window_start",
                 "window_start < $1",
             ),
+            Stale::IdempotencyKeys => ("idempotency_keys", "user_id, key", "created_at < $1"),
         }
     }
 }

@@ -21,6 +21,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub mod audit;
 pub mod codec;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;

@@ -11,6 +11,7 @@ mod cli;
 mod directory;
 mod export;
 mod hardening;
+mod idempotency;
 mod instances;
 mod meetings;
 mod operations;
