@@ -41,7 +41,45 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, built without a database (`mentorship openapi`, the snapshot test).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    let (_, mut openapi) = documented_routes().split_for_parts();
+    document_idempotency_key(&mut openapi);
+    openapi
+}
+
+/// Adds the optional `Idempotency-Key` header to every authenticated `POST`, `PUT` and
+/// `DELETE` of the document ([`idempotency`]).
+fn document_idempotency_key(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let header = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "1 to 255 printable ASCII characters. A retry with the same key and the same \
+             request gets the first answer again and acts once; the same key for another \
+             request is 422, a retry while the first runs 409. Kept 24 hours.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [&mut item.post, &mut item.put, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(utoipa::openapi::RefOr::T(header.clone()));
+            }
+        }
+    }
 }
 
 /// The whole application as one service, ready to serve.
@@ -51,7 +89,8 @@ pub fn router(
 + Clone
 + Send
 + 'static {
-    let (routes, openapi) = documented_routes().split_for_parts();
+    let (routes, mut openapi) = documented_routes().split_for_parts();
+    document_idempotency_key(&mut openapi);
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
