@@ -29,6 +29,10 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     /// True once shutdown has begun: readiness answers 503 so the load balancer drains us.
     pub draining: Arc<AtomicBool>,
+    /// The end of the audit chain as this process last committed it (SQLite only: its writers
+    /// are serialized, so the next append can check it in its insert instead of reading it
+    /// first; a stale value, after another process appended, only costs that read).
+    audit_head: Arc<std::sync::Mutex<Option<(i64, String)>>>,
 }
 
 impl AppState {
@@ -44,6 +48,7 @@ impl AppState {
             hasher: PasswordHasher::new(hashing_threads),
             outbox_wake: Arc::new(Notify::new()),
             draining: Arc::new(AtomicBool::new(false)),
+            audit_head: Arc::default(),
         }
     }
 
@@ -56,6 +61,20 @@ impl AppState {
             audit: Vec::new(),
             erasures: Vec::new(),
         })
+    }
+
+    fn audit_head_seen(&self) -> Option<(i64, String)> {
+        self.audit_head
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn audit_head_committed(&self, head: (i64, String)) {
+        *self
+            .audit_head
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(head);
     }
 
     pub fn is_draining(&self) -> bool {
@@ -131,18 +150,33 @@ impl UnitOfWork<'_> {
             store::idempotency::mark_committed(&mut self.tx, *user_id, key).await?;
         }
         let mut head_before = None;
+        let mut head_after = None;
         if !self.audit.is_empty() {
-            // Last, so the head of the chain (which serializes every audited change on
-            // PostgreSQL) is held only from here to the commit.
-            let head = store::audit::lock_head(&mut self.tx).await?;
-            head_before = Some(head.0);
-            let rows = audit::chain(
-                (head.0, &head.1),
-                &self.audit,
-                self.state.clock.now(),
-                &context.origin,
-            );
-            store::audit::append(&mut self.tx, &rows).await?;
+            let now = self.state.clock.now();
+            let known = match (&self.tx, self.audit.len()) {
+                (Tx::Sqlite(..), 1) => self.state.audit_head_seen(),
+                _ => None,
+            };
+            let mut appended = None;
+            if let Some(head) = known {
+                let rows = audit::chain((head.0, &head.1), &self.audit, now, &context.origin);
+                if store::audit::append_if_head(&mut self.tx, (head.0, &head.1), &rows[0]).await? {
+                    appended = Some((head.0, rows));
+                }
+            }
+            let (before, rows) = match appended {
+                Some(done) => done,
+                None => {
+                    // Last, so the head of the chain (which serializes every audited change
+                    // on PostgreSQL) is held only from here to the commit.
+                    let head = store::audit::lock_head(&mut self.tx).await?;
+                    let rows = audit::chain((head.0, &head.1), &self.audit, now, &context.origin);
+                    store::audit::append(&mut self.tx, &rows).await?;
+                    (head.0, rows)
+                }
+            };
+            head_before = Some(before);
+            head_after = rows.last().map(|e| (e.seq, e.hash.clone()));
         }
         for erasure in &self.erasures {
             store::outbox::discard_unsent_to(&mut self.tx, &erasure.email).await?;
@@ -152,7 +186,11 @@ impl UnitOfWork<'_> {
             store::audit::erase_member(&mut self.tx, erasure.user_id, after).await?;
             store::idempotency::forget_member(&mut self.tx, erasure.user_id).await?;
         }
+        let sqlite = !self.tx.is_postgres();
         self.tx.commit().await?;
+        if sqlite && let Some(head) = head_after {
+            self.state.audit_head_committed(head);
+        }
         if !self.outbox.is_empty() {
             self.state.outbox_wake.notify_one();
         }

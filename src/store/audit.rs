@@ -59,11 +59,11 @@ pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
         .await)
 }
 
-/// Appends chained events and moves the head to the last one.
+/// Appends chained events; the head moves to the last one by trigger (`audit_events_head`).
 pub async fn append(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), sqlx::Error> {
-    let Some(last) = events.last() else {
+    if events.is_empty() {
         return Ok(());
-    };
+    }
     // 11 parameters a row; SQLite parses many parameters slowly (see `outbox::enqueue`).
     let rows_per_statement = if tx.is_postgres() { 400 } else { 40 };
     for chunk in events.chunks(rows_per_statement) {
@@ -97,14 +97,39 @@ pub async fn append(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), sqlx::Err
             query.execute(c).await.map(|_| ())
         })?;
     }
-    with_tx!(tx, |c| sqlx::query(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1"
-    )
-    .bind(last.seq)
-    .bind(&last.hash)
+    // The head follows by trigger (`audit_events_head`).
+    Ok(())
+}
+
+/// Appends one event if the head is still `head` (seq, hash), in one statement: for SQLite,
+/// whose writers are serialized, with the head this process saw last. False when another
+/// process appended meanwhile (then nothing was written: lock the head and chain again).
+pub async fn append_if_head(
+    tx: &mut Tx,
+    head: (i64, &str),
+    e: &StoredEvent,
+) -> Result<bool, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO audit_events ({EVENT_COLUMNS})
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
+         WHERE EXISTS (SELECT 1 FROM audit_head WHERE id = 1 AND seq = $12 AND hash = $13)"
+    )))
+    .bind(e.seq)
+    .bind(e.at)
+    .bind(e.actor_id)
+    .bind(&e.action)
+    .bind(&e.subject)
+    .bind(&e.request_id)
+    .bind(&e.detail_digest)
+    .bind(&e.prev_hash)
+    .bind(&e.hash)
+    .bind(&e.detail)
+    .bind(&e.client)
+    .bind(head.0)
+    .bind(head.1)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|r| r.rows_affected() == 1))
 }
 
 /// The head (seq, hash) and the anchor (seq, hash), as one snapshot sees them.
