@@ -54,6 +54,8 @@ pub struct Config {
     pub optimize_search_index_schedule: String,
     pub remind_meetings_schedule: String,
     pub purge_expired_schedule: String,
+    /// Audit events older than this are pruned by `purge-expired`; `None` keeps them forever.
+    pub audit_retention: Option<Duration>,
     /// On SIGTERM, how long `/health` answers 503 while requests are still served, so a load
     /// balancer takes the instance out before it stops accepting connections.
     pub shutdown_drain: Duration,
@@ -266,6 +268,19 @@ impl Config {
         let remind_meetings_schedule = schedule("REMIND_MEETINGS_SCHEDULE", "0 */5 * * * *")?;
         let purge_expired_schedule = schedule("PURGE_EXPIRED_SCHEDULE", "0 15 4 * * *")?;
 
+        let audit_retention =
+            match lookup("AUDIT_RETENTION").as_deref().map(str::trim) {
+                None | Some("") | Some("forever") => None,
+                Some(text) => Some(parse_duration(text).filter(|d| !d.is_zero()).ok_or_else(
+                    || {
+                        bad(
+                            "AUDIT_RETENTION",
+                            format!("{text:?} is not a duration like 365d, or forever"),
+                        )
+                    },
+                )?),
+            };
+
         let shutdown_drain = match lookup("SHUTDOWN_DRAIN") {
             None => Duration::ZERO,
             Some(text) => parse_duration(&text).ok_or_else(|| {
@@ -362,6 +377,7 @@ impl Config {
             optimize_search_index_schedule,
             remind_meetings_schedule,
             purge_expired_schedule,
+            audit_retention,
             shutdown_drain,
             database_max_connections,
             database_acquire_timeout,

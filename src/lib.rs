@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod config;
+pub mod context;
 pub mod domain;
 pub mod error;
 pub mod files;

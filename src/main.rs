@@ -8,6 +8,7 @@ use mentorship::app::{self, ServeOptions};
 use mentorship::config::{Config, LogFormat};
 use mentorship::domain::clock::{Clock, parse_rfc3339};
 use mentorship::jobs::Job;
+use mentorship::services::audit::Verification;
 
 #[derive(Parser)]
 #[command(
@@ -36,8 +37,19 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit trail's hash chain; exits non-zero and names the first bad event.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +175,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let user = mentorship::services::admin::grant_by_operator(&state, &who).await?;
             println!("{} ({}) is now an admin", user.username, user.email);
             Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let state = app::connect(config, Clock::system()).await?;
+            match mentorship::services::audit::verify(&state).await? {
+                Verification::Intact {
+                    checked,
+                    first,
+                    last,
+                } => {
+                    println!("audit trail intact: {checked} events checked ({first} to {last})");
+                    Ok(())
+                }
+                Verification::Broken(fault) => {
+                    anyhow::bail!("audit trail broken at event {}: {fault}", fault.seq())
+                }
+            }
         }
         Command::Openapi => Ok(()),
     }

@@ -180,6 +180,10 @@ messages! {
     INVITATION_MEETING_CANCELLED_NOTICE = "The meeting of this invitation was cancelled.";
     INVITATION_ENDED_NOTICE = "This substitution has ended.";
     MEETING_NOT_OPEN_FOR_SUBSTITUTES = "Substitutes can be chosen only for a confirmed meeting that has not started.";
+    IDEMPOTENCY_KEY_INVALID = "Invalid Idempotency-Key: use 1 to 255 printable ASCII characters.";
+    IDEMPOTENCY_KEY_REUSED = "This Idempotency-Key was used for a different request: use a new key for a new request.";
+    IDEMPOTENCY_KEY_IN_USE = "A request with this Idempotency-Key is still being processed: retry in a moment to get its answer.";
+    INVALID_AUDIT_FILTER = "Invalid filter. actor_id is a member id; since and until are RFC 3339 times or UNIX seconds.";
     INVALID_MEETING_FILTER = "Invalid filter. state is one of proposed, confirmed, declined, cancelled, completed; substitute_status one of pending, accepted, rejected, withdrawn, replaced, expired.";
     CONSOLE_ADMINS_ONLY = "The console is for admins only.";
     CONSOLE_SIGN_IN_REQUIRED = "Please sign in.";

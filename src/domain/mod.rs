@@ -3,9 +3,12 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod calendar;
 pub mod clock;
 pub mod console;
+pub mod export;
+pub mod idempotency;
 pub mod json;
 pub mod limits;
 pub mod meetings;

@@ -63,6 +63,19 @@ pub enum Action {
     Complete,
 }
 
+impl Action {
+    /// The action's name in the audit trail.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Action::Accept => "relation.accept",
+            Action::Reject => "relation.reject",
+            Action::Cancel => "relation.cancel",
+            Action::Delete => "relation.delete",
+            Action::Complete => "relation.complete",
+        }
+    }
+}
+
 /// The caller's part in a relation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {

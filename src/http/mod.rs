@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod ops;
 pub mod serve;
 pub mod web;
@@ -40,7 +41,45 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document, built without a database (`mentorship openapi`, the snapshot test).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    let (_, mut openapi) = documented_routes().split_for_parts();
+    document_idempotency_key(&mut openapi);
+    openapi
+}
+
+/// Adds the optional `Idempotency-Key` header to every authenticated `POST`, `PUT` and
+/// `DELETE` of the document ([`idempotency`]).
+fn document_idempotency_key(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let header = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "1 to 255 printable ASCII characters. A retry with the same key and the same \
+             request gets the first answer again and acts once; the same key for another \
+             request is 422, a retry while the first runs 409. Kept 24 hours.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [&mut item.post, &mut item.put, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(utoipa::openapi::RefOr::T(header.clone()));
+            }
+        }
+    }
 }
 
 /// The whole application as one service, ready to serve.
@@ -50,11 +89,17 @@ pub fn router(
 + Clone
 + Send
 + 'static {
-    let (routes, openapi) = documented_routes().split_for_parts();
+    let (routes, mut openapi) = documented_routes().split_for_parts();
+    document_idempotency_key(&mut openapi);
     let state_for_console = state.clone();
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), with_origin))
         .merge(ops::docs::routes(&openapi))
         .merge(ops::metrics::routes(state))
         .merge(web::static_routes())
@@ -90,6 +135,29 @@ pub fn router(
         .layer(middleware::map_response(json_error_bodies))
         .layer(middleware::map_request(trim_trailing_slash))
         .service(app)
+}
+
+/// Runs the request with its origin (client address, request id) known to every change it
+/// makes, for their audit events.
+async fn with_origin(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let origin = crate::domain::audit::Origin {
+        client: Some(extract::client_ip(&parts, &state.config.trusted_proxies).to_string()),
+        request_id: parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let context = crate::context::RequestContext {
+        origin,
+        idempotency: None,
+    };
+    crate::context::scope(context, next.run(Request::from_parts(parts, body))).await
 }
 
 /// A request id is kept only if it is short and plain (letters, digits, `.`, `_`, `-`): it is

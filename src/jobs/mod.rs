@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Timestamp;
 use crate::error::Result;
-use crate::state::AppState;
+use crate::state::{AppState, Erasure};
 use crate::store;
 
 /// Accounts still unverified this long after registering are deleted.
@@ -113,11 +114,24 @@ async fn delete_unverified_users(state: &AppState, now: Timestamp) -> Result<u64
     let mut deleted = 0;
     loop {
         let mut work = state.unit_of_work().await?;
-        let ids = store::users::unverified_before(work.tx(), cutoff, BATCH).await?;
+        let accounts = store::users::unverified_before(work.tx(), cutoff, BATCH).await?;
+        let ids: Vec<i64> = accounts.iter().map(|(id, _, _)| *id).collect();
         if ids.is_empty() {
             break;
         }
         let count = store::users::delete_unverified(work.tx(), &ids).await?;
+        for (id, email, username) in accounts {
+            work.audit(
+                Event::new(None, "account.delete", audit::user(id))
+                    .with(serde_json::json!({"reason": "never_verified"})),
+            );
+            // Their unsent mail and throttling windows go too, as when a member leaves.
+            work.erase(Erasure {
+                user_id: id,
+                email,
+                username,
+            });
+        }
         work.commit().await?;
         deleted += count;
         if (ids.len() as i64) < BATCH {

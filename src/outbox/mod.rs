@@ -52,6 +52,15 @@ impl Message {
         }
     }
 
+    /// The address the message goes to, lower-cased: stored beside the payload so that a
+    /// member who leaves has their unsent mail found by an index, not by reading every row.
+    pub fn recipient(&self) -> String {
+        match self {
+            Message::Mail(mail) => mail.recipient.to_lowercase(),
+            Message::AccountMail(request) => request.email.to_lowercase(),
+        }
+    }
+
     /// The payload stored with the row.
     pub fn payload(&self) -> String {
         match self {

@@ -6,6 +6,7 @@ use crate::domain::accounts::{
     Credentials, EmailAddress, PasswordChange, PasswordReset, REFRESH_TOKEN_TTL_SECS,
     RESET_VALID_SECS, Registration, TokenPair, VERIFICATION_VALID_SECS,
 };
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Timestamp;
 use crate::domain::limits::{self, RateDecision};
 use crate::domain::messages::{self, Message};
@@ -73,6 +74,11 @@ pub async fn register(state: &AppState, new_user: Registration) -> Result<Messag
         now,
     )
     .await?;
+    work.audit(Event::new(
+        Some(user_id),
+        "account.register",
+        audit::user(user_id),
+    ));
     work.commit().await?;
     tracing::info!(user_id, "account registered");
     Ok(messages::USER_WAS_CREATED_SUCCESSFULLY)
@@ -122,6 +128,11 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<Message> {
         TokenUse::Consumed { user_id } => {
             if store::users::set_verified(work.tx(), user_id, now).await? == 1 {
                 store::substitutes::refresh_words(work.tx(), user_id).await?;
+                work.audit(Event::new(
+                    Some(user_id),
+                    "email.verify",
+                    audit::user(user_id),
+                ));
                 tracing::info!(user_id, "e-mail verified");
                 messages::ACCOUNT_ALREADY_CONFIRMED_AND_THANKS
             } else {
@@ -211,6 +222,11 @@ pub async fn login(
     let mut work = state.unit_of_work().await?;
     store::tokens::create_refresh_family(work.tx(), &family_id, user.id, now).await?;
     let pair = issue_pair(state, &mut work, user.id, &family_id, now).await?;
+    work.audit(Event::new(
+        Some(user.id),
+        "login.success",
+        audit::user(user.id),
+    ));
     work.commit().await?;
     tracing::info!(user_id = user.id, "login succeeded");
     Ok(pair)
@@ -262,7 +278,7 @@ pub async fn check_credentials(
         None => format!("login:{}", credentials.throttle_key()),
     };
     let address_key = format!("login-address:{account}:{client}");
-    throttle_password_guess(
+    let throttled = throttle_password_guess(
         state,
         &[
             (&address_key, &limits::LOGIN_PER_ADDRESS),
@@ -272,8 +288,14 @@ pub async fn check_credentials(
             ),
         ],
     )
-    .await
-    .inspect_err(|_| tracing::warn!(user_id, %client, "login throttled"))?;
+    .await;
+    // The subject names the account, never the text typed for an unknown one.
+    let subject = user_id.map_or_else(|| "login:unknown".to_owned(), audit::user);
+    if let Err(err) = throttled {
+        tracing::warn!(user_id, %client, "login throttled");
+        record_throttled(state, &subject).await?;
+        return Err(err);
+    }
 
     let verification = match &user {
         Some(user) => {
@@ -288,6 +310,9 @@ pub async fn check_credentials(
         Some(user) if verification.matches => user,
         _ => {
             tracing::warn!(user_id, %client, "login failed");
+            let mut work = state.unit_of_work().await?;
+            work.audit(Event::new(None, "login.failure", subject));
+            work.commit().await?;
             return Err(Error::unauthenticated(messages::WRONG_USERNAME_OR_PASSWORD));
         }
     };
@@ -309,6 +334,21 @@ pub async fn check_credentials(
     }
     work.commit().await?;
     Ok(user)
+}
+
+/// Counts a throttled sign-in; the first of its hour is an audit event, the rest are counted
+/// (`audit_throttled`), so a flood of guesses cannot flood the trail.
+async fn record_throttled(state: &AppState, subject: &str) -> Result<()> {
+    let now = state.clock.now();
+    let window_start = (now / 3_600.0).floor() * 3_600.0;
+    let mut work = state.unit_of_work().await?;
+    if store::audit::count_throttled(work.tx(), subject, window_start).await? == 1 {
+        work.audit(
+            Event::new(None, "login.throttled", subject.to_owned())
+                .with(serde_json::json!({"window_start": window_start})),
+        );
+    }
+    work.commit().await
 }
 
 async fn issue_pair(
@@ -430,6 +470,11 @@ pub async fn change_password(
     store::tokens::revoke_all_families(work.tx(), user_id, now).await?;
     // A new password signs every browser out too, whoever held the old one.
     store::sessions::delete_for_user(work.tx(), user_id).await?;
+    work.audit(Event::new(
+        Some(user_id),
+        "password.change",
+        audit::user(user_id),
+    ));
     work.commit().await?;
     tracing::info!(user_id, "password changed");
     Ok(messages::PASSWORD_SUCCESSFULLY_UPDATED)
@@ -488,6 +533,11 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset) -> Result<Me
     store::tokens::revoke_all_families(work.tx(), user_id, now).await?;
     // A new password signs every browser out too, whoever held the old one.
     store::sessions::delete_for_user(work.tx(), user_id).await?;
+    work.audit(Event::new(
+        Some(user_id),
+        "password.reset",
+        audit::user(user_id),
+    ));
     work.commit().await?;
     tracing::info!(user_id, "password reset");
     Ok(messages::PASSWORD_RESET_DONE)

@@ -1,6 +1,7 @@
 //! Granting and revoking admin status.
 
 use crate::domain::admin::AdminTarget;
+use crate::domain::audit::{self, Event};
 use crate::domain::messages::{self, Message};
 use crate::domain::users::PublicAdmin;
 use crate::error::{Error, Result};
@@ -47,6 +48,7 @@ pub async fn grant(state: &AppState, me: i64, target: AdminTarget) -> Result<Mes
         return Err(Error::invalid(messages::USER_IS_ALREADY_AN_ADMIN));
     }
     store::users::set_admin(work.tx(), target, true).await?;
+    work.audit(Event::new(Some(me), "admin.grant", audit::user(target)));
     work.commit().await?;
     tracing::info!(by = me, user_id = target, "admin status granted");
     Ok(messages::USER_IS_NOW_AN_ADMIN)
@@ -70,6 +72,7 @@ pub async fn revoke(state: &AppState, me: i64, target: AdminTarget) -> Result<Me
         return Err(Error::invalid(messages::USER_IS_NOT_AN_ADMIN));
     }
     store::users::set_admin(work.tx(), target, false).await?;
+    work.audit(Event::new(Some(me), "admin.revoke", audit::user(target)));
     work.commit().await?;
     tracing::info!(by = me, user_id = target, "admin status revoked");
     Ok(messages::USER_ADMIN_STATUS_WAS_REVOKED)
@@ -98,6 +101,10 @@ pub async fn grant_by_operator(state: &AppState, who: &str) -> anyhow::Result<Us
     let user = user.ok_or_else(|| anyhow::anyhow!("no user has the username or e-mail {who:?}"))?;
     let mut work = state.unit_of_work().await?;
     store::users::set_admin(work.tx(), user.id, true).await?;
+    work.audit(
+        Event::new(None, "admin.grant", audit::user(user.id))
+            .with(serde_json::json!({"by": "operator"})),
+    );
     work.commit().await?;
     tracing::info!(user_id = user.id, "admin status granted by the operator");
     Ok(user)

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::domain::accounts::EmailAddress;
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::Timestamp;
 use crate::domain::console::MemberFilter;
 use crate::domain::console::{Figures, PAGE_SIZE, SNAPSHOT_LEASE_SECS, SNAPSHOT_MAX_AGE_SECS};
@@ -16,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::jobs::Job;
 use crate::mail::{Mail, Outgoing};
 use crate::outbox;
-use crate::state::AppState;
+use crate::state::{AppState, Erasure};
 use crate::store::console::{JobRunRow, MeetingListRow, OutboxListRow, RelationListRow};
 use crate::store::substitutes::InvitationRow;
 use crate::store::users::{MemberRow, UserRow};
@@ -84,6 +85,15 @@ pub async fn count_again(state: &AppState, me: i64) -> Result<Message> {
     require_admin(work.tx(), me).await?;
     drop(work);
     refresh_figures(state, true).await?;
+    super::audit::record(
+        state,
+        Event::new(
+            Some(me),
+            "console.figures_recount",
+            "console:overview".into(),
+        ),
+    )
+    .await?;
     tracing::info!(by = me, "overview figures counted again from the console");
     Ok(messages::CONSOLE_FIGURES_REFRESHED)
 }
@@ -243,6 +253,15 @@ pub async fn resend_verification(state: &AppState, me: i64, user_id: i64) -> Res
         return Err(Error::invalid(messages::CONSOLE_ALREADY_VERIFIED));
     }
     super::accounts::resend_verification(state, EmailAddress { email: user.email }).await?;
+    super::audit::record(
+        state,
+        Event::new(
+            Some(me),
+            "console.verification_resend",
+            audit::user(user_id),
+        ),
+    )
+    .await?;
     tracing::info!(
         by = me,
         user_id,
@@ -267,6 +286,16 @@ pub async fn delete_unverified(state: &AppState, me: i64, user_id: i64) -> Resul
         ));
     }
     store::users::delete_unverified(work.tx(), &[user_id]).await?;
+    work.audit(
+        Event::new(Some(me), "console.account_delete", audit::user(user_id))
+            .with(serde_json::json!({"reason": "never_verified"})),
+    );
+    // Their unsent mail and throttling windows go too, as when a member leaves.
+    work.erase(Erasure {
+        user_id,
+        email: user.email.clone(),
+        username: user.username.clone(),
+    });
     work.commit().await?;
     tracing::info!(
         by = me,
@@ -417,10 +446,15 @@ pub async fn retry_mail(state: &AppState, me: i64, id: Option<i64>) -> Result<Me
     let mut work = state.unit_of_work().await?;
     require_admin(work.tx(), me).await?;
     let retried = store::console::retry_dead(work.tx(), id, state.clock.now()).await?;
-    work.commit().await?;
     if retried == 0 {
         return Err(Error::not_found(messages::CONSOLE_NOTHING_TO_RETRY));
     }
+    let subject = id.map_or_else(|| "outbox:dead".to_owned(), |id| format!("outbox:{id}"));
+    work.audit(
+        Event::new(Some(me), "console.mail_retry", subject)
+            .with(serde_json::json!({"retried": retried})),
+    );
+    work.commit().await?;
     state.outbox_wake.notify_one();
     tracing::info!(by = me, retried, "dead letters retried from the console");
     Ok(messages::CONSOLE_MAIL_RETRIED)
@@ -439,6 +473,7 @@ pub async fn send_test_mail(state: &AppState, me: i64) -> Result<Message> {
         context: serde_json::json!({"name": user.name}),
         calendar: None,
     })?;
+    work.audit(Event::new(Some(me), "console.test_mail", audit::user(me)));
     work.commit().await?;
     tracing::info!(by = me, "test mail queued from the console");
     Ok(messages::CONSOLE_TEST_MAIL_QUEUED)
@@ -507,7 +542,12 @@ pub async fn run_job(state: &AppState, me: i64, name: &str) -> Result<Message> {
         Job::from_name(name).ok_or_else(|| Error::not_found(messages::CONSOLE_UNKNOWN_JOB))?;
     let mut work = state.unit_of_work().await?;
     require_admin(work.tx(), me).await?;
-    drop(work);
+    work.audit(Event::new(
+        Some(me),
+        "console.job_run",
+        format!("job:{}", job.name()),
+    ));
+    work.commit().await?;
     let state = state.clone();
     let tick = state.clock.now();
     tokio::spawn(async move {

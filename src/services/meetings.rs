@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::domain::Page;
+use crate::domain::audit::{self, Event};
 use crate::domain::calendar::Method;
 use crate::domain::clock::Timestamp;
 use crate::domain::meetings::{
@@ -127,6 +128,10 @@ pub async fn propose(
         now,
     };
     let id = store::meetings::insert(work.tx(), &new).await?;
+    work.audit(
+        Event::new(Some(me), "meeting.propose", audit::meeting(id))
+            .with(serde_json::json!({"relation_id": relation_id})),
+    );
     let meeting = reread(&mut work, id).await?;
     if let Some((other, actor)) = mail::other_party(&meeting, me) {
         let extra = serde_json::json!({"other": actor});
@@ -216,6 +221,11 @@ pub async fn edit(
         now,
     )
     .await?;
+    work.audit(Event::new(
+        Some(me),
+        "meeting.edit",
+        audit::meeting(meeting_id),
+    ));
     let meeting = reread(&mut work, meeting_id).await?;
     if let Some((other, actor)) = mail::other_party(&meeting, me) {
         let extra = serde_json::json!({"other": actor});
@@ -268,6 +278,18 @@ pub async fn answer(state: &AppState, me: i64, meeting_id: i64, accept: bool) ->
         }
     }
     store::meetings::change_state(work.tx(), meeting_id, meeting.state, next, now).await?;
+    work.audit(
+        Event::new(
+            Some(me),
+            if accept {
+                "meeting.accept"
+            } else {
+                "meeting.decline"
+            },
+            audit::meeting(meeting_id),
+        )
+        .with(serde_json::json!({"from": meeting.state.as_str(), "to": next.as_str()})),
+    );
     let meeting = reread(&mut work, meeting_id).await?;
     if let Some((proposer, actor)) = mail::other_party(&meeting, me) {
         if accept {
@@ -323,6 +345,10 @@ pub async fn cancel(state: &AppState, me: i64, meeting_id: i64) -> Result<Meetin
         before.start_date <= now,
     )?;
     store::meetings::change_state(work.tx(), meeting_id, before.state, next, now).await?;
+    work.audit(
+        Event::new(Some(me), "meeting.cancel", audit::meeting(meeting_id))
+            .with(serde_json::json!({"from": before.state.as_str(), "to": next.as_str()})),
+    );
     let meeting = reread(&mut work, meeting_id).await?;
     let was_confirmed = before.state == MeetingState::Confirmed;
     let actor = if meeting.mentor_id == Some(me) {
@@ -369,6 +395,10 @@ pub async fn cancel_for_ended_relations(
         let was_confirmed = meeting.state == MeetingState::Confirmed;
         meeting.state = MeetingState::Cancelled;
         meeting.revision += 1;
+        work.audit(
+            Event::new(None, "meeting.cancel", audit::meeting(meeting.id))
+                .with(serde_json::json!({"reason": "relation_ended"})),
+        );
         let reason = "the mentorship relation ended";
         mail::tell_cancelled(state, work, &meeting, was_confirmed, reason, None)?;
         super::substitutes::close_pending_invitation(
@@ -397,6 +427,11 @@ pub async fn change_notes(
         return Err(Error::conflict(messages::MEETING_NOT_CONFIRMED_FOR_NOTES));
     }
     store::meetings::update_notes(work.tx(), meeting_id, change.notes.as_deref(), now).await?;
+    work.audit(Event::new(
+        Some(me),
+        "meeting.notes",
+        audit::meeting(meeting_id),
+    ));
     let meeting = reread(&mut work, meeting_id).await?;
     let holders: Vec<i64> = mail::calendar_holders(&meeting)
         .iter()

@@ -5,8 +5,11 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod console;
+pub mod export;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod meeting_mail;
 pub mod meetings;
 pub mod operations;

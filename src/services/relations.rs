@@ -2,6 +2,7 @@
 //! completion job. Each workflow runs its checks in the contract's order inside one unit of
 //! work and queues its e-mail there.
 
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::{Timestamp, day_month_year};
 use crate::domain::messages::{self, Message};
 use crate::domain::relations::{
@@ -66,11 +67,16 @@ pub async fn send_request(state: &AppState, me: i64, request: SendRequest) -> Re
         end_date: request.end_date,
         notes: &request.notes,
     };
-    store::relations::insert(work.tx(), &new)
+    let relation_id = store::relations::insert(work.tx(), &new)
         .await
         .on_constraint(Constraint::PendingRequestExists, || {
             Error::conflict(messages::PENDING_REQUEST_ALREADY_EXISTS)
         })?;
+    work.audit(
+        Event::new(Some(me), "relation.send", audit::relation(relation_id)).with(
+            serde_json::json!({"mentor_id": mentor.id, "mentee_id": mentee.id, "state": "PENDING"}),
+        ),
+    );
     let role_phrase = if me == mentor.id {
         "to be your mentor"
     } else {
@@ -234,6 +240,10 @@ async fn try_accept(state: &AppState, me: i64, relation_id: i64) -> Result<Accep
         other => other?,
     };
     notify(&mut work, &relation, me, "relation_accepted").await?;
+    work.audit(
+        Event::new(Some(me), "relation.accept", audit::relation(relation_id))
+            .with(serde_json::json!({"state": "ACCEPTED"})),
+    );
     work.commit().await?;
     Ok(AcceptAttempt::Accepted)
 }
@@ -295,6 +305,10 @@ async fn change(
         super::meetings::cancel_for_ended_relations(state, &mut work, &[relation_id], now).await?;
     }
     notify(&mut work, &relation, me, template).await?;
+    work.audit(
+        Event::new(Some(me), action.audit_name(), audit::relation(relation_id))
+            .with(serde_json::json!({"from": relation.state.number(), "to": next.number()})),
+    );
     work.commit().await
 }
 
@@ -306,6 +320,11 @@ pub async fn delete(state: &AppState, me: i64, relation_id: i64) -> Result<Messa
     let (relation, _) = prepare(&mut work, me, relation_id, Action::Delete).await?;
     store::relations::delete(work.tx(), relation_id).await?;
     notify(&mut work, &relation, me, "relation_request_withdrawn").await?;
+    work.audit(Event::new(
+        Some(me),
+        "relation.delete",
+        audit::relation(relation_id),
+    ));
     work.commit().await?;
     Ok(messages::MENTORSHIP_RELATION_WAS_DELETED_SUCCESSFULLY)
 }
@@ -318,6 +337,12 @@ pub async fn complete_expired(state: &AppState, now: Timestamp) -> Result<u64> {
         let mut work = state.unit_of_work().await?;
         let batch = store::relations::complete_due(work.tx(), now, COMPLETION_BATCH).await?;
         let ids: Vec<i64> = batch.iter().map(|relation| relation.id).collect();
+        for id in &ids {
+            work.audit(
+                Event::new(None, "relation.complete", audit::relation(*id))
+                    .with(serde_json::json!({"state": "COMPLETED"})),
+            );
+        }
         super::meetings::cancel_for_ended_relations(state, &mut work, &ids, now).await?;
         for relation in &batch {
             for party in &relation.parties {

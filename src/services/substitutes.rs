@@ -3,6 +3,7 @@
 //! substitution before the meeting. Every invitation is kept as history, and whoever is
 //! concerned is told, with calendars following who attends.
 
+use crate::domain::audit::{self, Event};
 use crate::domain::calendar::Method;
 use crate::domain::clock::Timestamp;
 use crate::domain::meetings::{
@@ -198,6 +199,10 @@ pub async fn invite(
         .min(meeting.start_date)
         .floor();
     store::meetings::invite(work.tx(), meeting_id, invitee_id, &nonce_hash, now).await?;
+    work.audit(
+        Event::new(Some(me), "substitute.invite", audit::meeting(meeting_id))
+            .with(serde_json::json!({"invitee_id": invitee_id})),
+    );
     store::substitutes::record_invitation(
         work.tx(),
         meeting_id,
@@ -256,6 +261,14 @@ pub async fn close_pending_invitation(
     store::substitutes::end_live_invitation(work.tx(), meeting.id, status, now).await?;
     store::meetings::clear_substitute(work.tx(), meeting.id, SubstituteStatus::Pending, now)
         .await?;
+    // A withdrawal is recorded by `end`, with the mentor who withdrew.
+    if status != InvitationStatus::Withdrawn {
+        work.audit(
+            Event::new(None, "substitute.close", audit::meeting(meeting.id)).with(
+                serde_json::json!({"status": status.as_str(), "invitee_id": invitee.user_id}),
+            ),
+        );
+    }
     let outcome = match status {
         InvitationStatus::Replaced => "was replaced: the mentor invited someone else",
         InvitationStatus::Withdrawn => "was withdrawn by the mentor",
@@ -295,6 +308,10 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
     }
     if meeting.pending_invitee().is_some() && is_mentor {
         close_pending_invitation(state, &mut work, &meeting, InvitationStatus::Withdrawn).await?;
+        work.audit(
+            Event::new(Some(me), "substitute.withdraw", audit::meeting(meeting_id))
+                .with(serde_json::json!({"invitee_id": meeting.substitute_user_id})),
+        );
         let meeting = reread(&mut work, meeting_id).await?;
         work.commit().await?;
         return Ok(meeting_view(meeting, now));
@@ -311,6 +328,10 @@ pub async fn end(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
         InvitationStatus::SteppedBack
     };
     let after = end_accepted(state, &mut work, &meeting, status, now).await?;
+    work.audit(
+        Event::new(Some(me), "substitute.end", audit::meeting(meeting_id))
+            .with(serde_json::json!({"status": status.as_str()})),
+    );
     work.commit().await?;
     tracing::info!(meeting_id, by = me, "substitution ended");
     Ok(meeting_view(after, now))
@@ -387,10 +408,23 @@ pub async fn release_leaving_member(
     for meeting in store::meetings::standing_in(work.tx(), user_id, now).await? {
         if meeting.accepted_substitute() == Some(user_id) {
             end_accepted(state, work, &meeting, InvitationStatus::SteppedBack, now).await?;
+            work.audit(
+                Event::new(Some(user_id), "substitute.end", audit::meeting(meeting.id)).with(
+                    serde_json::json!({"status": "stepped_back", "reason": "account_deleted"}),
+                ),
+            );
             continue;
         }
         store::meetings::answer_invitation(work.tx(), meeting.id, user_id, None, false, now)
             .await?;
+        work.audit(
+            Event::new(
+                Some(user_id),
+                "substitute.reject",
+                audit::meeting(meeting.id),
+            )
+            .with(serde_json::json!({"reason": "account_deleted"})),
+        );
         store::substitutes::record_answer(work.tx(), meeting.id, false, now).await?;
         if let Some(mentor) = mail::mentor(&meeting) {
             let names = serde_json::json!({
@@ -524,19 +558,40 @@ pub async fn respond_by_link(
     decision: &str,
     raw_query: &str,
 ) -> Result<Message> {
-    let link = check_link(state, meeting_id, decision, raw_query)?;
-    let me = caller?;
-    if me != link.invitee_id {
-        return Err(Error::forbidden(messages::INVITATION_FOR_ANOTHER_USER));
+    let caller_id = caller.as_ref().ok().copied();
+    let outcome = async {
+        let link = check_link(state, meeting_id, decision, raw_query)?;
+        let me = caller?;
+        if me != link.invitee_id {
+            return Err(Error::forbidden(messages::INVITATION_FOR_ANOTHER_USER));
+        }
+        respond(
+            state,
+            me,
+            meeting_id,
+            Some(&token_hash(&link.nonce)),
+            link.decision == Decision::Accept,
+        )
+        .await
     }
-    respond(
-        state,
-        me,
-        meeting_id,
-        Some(&token_hash(&link.nonce)),
-        link.decision == Decision::Accept,
-    )
-    .await
+    .await;
+    // A refused attempt leaves a trace: which meeting, who (if anyone signed in) and why
+    // (the error's code), never the link's signature or nonce.
+    if let Err(err) = &outcome
+        && let Some(reason) = err.code()
+    {
+        let mut work = state.unit_of_work().await?;
+        work.audit(
+            Event::new(
+                caller_id,
+                "substitute.link_refused",
+                audit::meeting(meeting_id),
+            )
+            .with(serde_json::json!({"reason": reason})),
+        );
+        work.commit().await?;
+    }
+    outcome
 }
 
 /// `PUT /substitute_invitations/<meeting_id>/accept|reject`: the invitee answers from the app.
@@ -592,6 +647,18 @@ async fn respond(
         return Err(Error::conflict(messages::INVITATION_NOT_PENDING));
     }
     store::substitutes::record_answer(work.tx(), meeting_id, accept, now).await?;
+    work.audit(
+        Event::new(
+            Some(me),
+            if accept {
+                "substitute.accept"
+            } else {
+                "substitute.reject"
+            },
+            audit::meeting(meeting_id),
+        )
+        .with(serde_json::json!({"by_link": nonce_hash.is_some()})),
+    );
     let meeting = reread(&mut work, meeting_id).await?;
     let names = serde_json::json!({
         "substitute": meeting.substitute_name, "mentor": meeting.mentor_name,
@@ -658,6 +725,16 @@ pub async fn expire_lapsed(state: &AppState, now: Timestamp) -> Result<u64> {
     loop {
         let mut work = state.unit_of_work().await?;
         let batch = store::substitutes::expire_lapsed(work.tx(), now, EXPIRY_BATCH).await?;
+        for expired in &batch {
+            work.audit(
+                Event::new(
+                    None,
+                    "substitute.expire",
+                    audit::meeting(expired.meeting_id),
+                )
+                .with(serde_json::json!({"invitation_id": expired.id})),
+            );
+        }
         work.commit().await?;
         expired += batch.len() as u64;
         if (batch.len() as i64) < EXPIRY_BATCH {

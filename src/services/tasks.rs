@@ -1,6 +1,7 @@
 //! Tasks and their comments inside a relation, and the `/home` and `/dashboard` summaries.
 //! Every change checks and writes in one unit of work, with the relation row locked.
 
+use crate::domain::audit::{self, Event};
 use crate::domain::messages::{self, Message};
 use crate::domain::relations::{
     Dashboard, DashboardParty, DashboardRelation, HomeStatistics, RelationState,
@@ -56,7 +57,13 @@ pub async fn create_task(
     let relation = relation(work.tx(), relation_id).await?;
     require_accepted(&relation)?;
     require_involved(&relation, me)?;
-    store::tasks::insert(work.tx(), relation_id, &new.description, state.clock.now()).await?;
+    let task_id =
+        store::tasks::insert(work.tx(), relation_id, &new.description, state.clock.now()).await?;
+    work.audit(Event::new(
+        Some(me),
+        "task.create",
+        audit::task(relation_id, task_id),
+    ));
     work.commit().await?;
     Ok(messages::TASK_WAS_CREATED_SUCCESSFULLY)
 }
@@ -83,6 +90,11 @@ pub async fn delete_task(
     task(work.tx(), relation_id, task_id).await?;
     require_involved(&relation, me)?;
     store::tasks::delete(work.tx(), relation_id, task_id).await?;
+    work.audit(Event::new(
+        Some(me),
+        "task.delete",
+        audit::task(relation_id, task_id),
+    ));
     work.commit().await?;
     Ok(messages::TASK_WAS_DELETED_SUCCESSFULLY)
 }
@@ -102,6 +114,11 @@ pub async fn complete_task(
     if store::tasks::complete(work.tx(), relation_id, task_id, state.clock.now()).await? == 0 {
         return Err(Error::conflict(messages::TASK_WAS_ALREADY_ACHIEVED));
     }
+    work.audit(Event::new(
+        Some(me),
+        "task.complete",
+        audit::task(relation_id, task_id),
+    ));
     work.commit().await?;
     Ok(messages::TASK_WAS_ACHIEVED_SUCCESSFULLY)
 }
@@ -129,7 +146,7 @@ pub async fn create_comment(
     require_verified_user(state, me).await?;
     let mut work = state.unit_of_work().await?;
     comment_scope(work.tx().into(), me, relation_id, task_id).await?;
-    store::tasks::insert_comment(
+    let comment_id = store::tasks::insert_comment(
         work.tx(),
         me,
         relation_id,
@@ -138,6 +155,10 @@ pub async fn create_comment(
         state.clock.now(),
     )
     .await?;
+    work.audit(
+        Event::new(Some(me), "comment.create", audit::comment(comment_id))
+            .with(serde_json::json!({"relation_id": relation_id, "task_id": task_id})),
+    );
     work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_CREATED_SUCCESSFULLY)
 }
@@ -190,6 +211,11 @@ pub async fn update_comment(
         messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU,
     )?;
     store::tasks::update_comment(work.tx(), comment_id, &text.comment, state.clock.now()).await?;
+    work.audit(Event::new(
+        Some(me),
+        "comment.update",
+        audit::comment(comment_id),
+    ));
     work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_UPDATED_SUCCESSFULLY)
 }
@@ -210,6 +236,11 @@ pub async fn delete_comment(
         messages::TASK_COMMENT_WAS_NOT_CREATED_BY_YOU_DELETE,
     )?;
     store::tasks::delete_comment(work.tx(), comment_id).await?;
+    work.audit(Event::new(
+        Some(me),
+        "comment.delete",
+        audit::comment(comment_id),
+    ));
     work.commit().await?;
     Ok(messages::TASK_COMMENT_WAS_DELETED_SUCCESSFULLY)
 }
@@ -295,7 +326,7 @@ pub fn task_view(t: TaskRow) -> Task {
     }
 }
 
-fn comment_view(c: CommentRow) -> Comment {
+pub fn comment_view(c: CommentRow) -> Comment {
     Comment {
         id: c.id,
         user_id: c.user_id,

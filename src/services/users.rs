@@ -1,5 +1,6 @@
 //! Profiles, account deletion and the member directory.
 
+use crate::domain::audit::{self, Event};
 use crate::domain::clock::iso_naive;
 use crate::domain::messages::{self, Message};
 use crate::domain::users::{
@@ -8,7 +9,7 @@ use crate::domain::users::{
 use crate::error::{Error, Result};
 use crate::mail::Outgoing;
 use crate::services::require_verified_user;
-use crate::state::AppState;
+use crate::state::{AppState, Erasure};
 use crate::store::users::{PublicUserRow, UserFilter, UserRow};
 use crate::store::{self, Constraint, OnConstraint};
 
@@ -64,6 +65,16 @@ pub async fn delete_me(state: &AppState, user_id: i64) -> Result<Message> {
         })?;
     }
     store::users::delete(work.tx(), user_id).await?;
+    work.audit(Event::new(
+        Some(user_id),
+        "account.delete",
+        audit::user(user_id),
+    ));
+    work.erase(Erasure {
+        user_id,
+        email: user.email.clone(),
+        username: user.username.clone(),
+    });
     work.commit().await?;
     tracing::info!(user_id, "account deleted");
     Ok(messages::USER_SUCCESSFULLY_DELETED)

@@ -24,10 +24,14 @@ pub enum Stale {
     JobRuns,
     /// Browser sessions that expired (idle or absolute) before the cut-off.
     WebSessions,
+    /// Counts of throttled sign-ins (`audit_throttled`) of windows before the cut-off.
+    ThrottledSignIns,
+    /// Idempotency keys claimed before the cut-off, with their stored answers.
+    IdempotencyKeys,
 }
 
 impl Stale {
-    pub const ALL: [Stale; 7] = [
+    pub const ALL: [Stale; 9] = [
         Stale::RateLimitWindows,
         Stale::DeliveredMessages,
         Stale::EmailTokens,
@@ -35,6 +39,8 @@ impl Stale {
         Stale::EmptyRefreshFamilies,
         Stale::JobRuns,
         Stale::WebSessions,
+        Stale::ThrottledSignIns,
+        Stale::IdempotencyKeys,
     ];
 
     /// (table, key columns, condition on `$1`).
@@ -52,6 +58,12 @@ impl Stale {
             ),
             Stale::JobRuns => ("job_runs", "job, tick", "finished_at < $1"),
             Stale::WebSessions => ("web_sessions", "id", "expires_at < $1"),
+            Stale::ThrottledSignIns => (
+                "audit_throttled",
+                "subject, window_start",
+                "window_start < $1",
+            ),
+            Stale::IdempotencyKeys => ("idempotency_keys", "user_id, key", "created_at < $1"),
         }
     }
 }

@@ -476,3 +476,19 @@ pub async fn list_all(
     .fetch_all(c)
     .await)
 }
+
+/// Every meeting `user_id` is a party of or was invited to stand in for (their data export).
+pub async fn of_member(db: &Db, user_id: i64) -> Result<Vec<MeetingRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, MeetingRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{MEETING_SELECT} WHERE m.id IN (
+                 SELECT id FROM meetings WHERE mentor_id = $1
+                 UNION SELECT id FROM meetings WHERE mentee_id = $1
+                 UNION SELECT id FROM meetings WHERE substitute_user_id = $1)
+             ORDER BY m.id"
+        ))
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await)
+}

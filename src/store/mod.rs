@@ -18,9 +18,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub mod audit;
 pub mod codec;
 pub mod console;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod jobs;
 pub mod meetings;
 pub mod outbox;
@@ -263,6 +265,23 @@ impl Db {
         })
     }
 
+    /// Starts a read-only transaction that sees one snapshot of the database throughout (for
+    /// reads that must agree with each other, such as verifying the audit chain). On SQLite a
+    /// deferred transaction holds its snapshot from its first read and blocks no writer.
+    pub async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => {
+                // The gate is not taken: this transaction never writes.
+                let gate = Arc::new(Mutex::new(())).lock_owned().await;
+                Tx::Sqlite(pool.begin().await?, gate)
+            }
+            Db::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        })
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }
@@ -395,16 +414,19 @@ fn violated_constraint(err: &sqlx::Error) -> Option<String> {
 
 /// Escapes `%`, `_` and `\` so a user's search text matches literally inside `LIKE ... ESCAPE '\'`.
 pub fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
+    format!("%{}%", like_escape(text))
+}
+
+/// `text` with `%`, `_` and `\` escaped for `LIKE ... ESCAPE '\'`.
+pub fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
     for ch in text.chars() {
         if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
+            escaped.push('\\');
         }
-        pattern.push(ch);
+        escaped.push(ch);
     }
-    pattern.push('%');
-    pattern
+    escaped
 }
 
 /// `LIMIT n OFFSET m`, written into the SQL rather than bound. Both databases plan with the

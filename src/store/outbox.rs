@@ -18,6 +18,8 @@ pub struct OutboxRow {
 pub struct NewRow<'a> {
     pub kind: &'a str,
     pub payload: &'a str,
+    /// The lower-cased address it goes to (erasure finds unsent mail by it).
+    pub recipient: &'a str,
 }
 
 /// Queues rows. Many go in one statement: a job that tells thousands of members at once would
@@ -30,10 +32,10 @@ pub async fn enqueue(tx: &mut Tx, rows: &[NewRow<'_>], now: Timestamp) -> Result
     let rows_per_statement = if tx.is_postgres() { 500 } else { 50 };
     for chunk in rows.chunks(rows_per_statement) {
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("(${}, ${}, $1, $1)", 2 + 2 * i, 3 + 2 * i))
+            .map(|i| format!("(${}, ${}, ${}, $1, $1)", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
             .collect();
         let sql = format!(
-            "INSERT INTO outbox (kind, payload, created_at, next_attempt_at) VALUES {}",
+            "INSERT INTO outbox (kind, payload, recipient, created_at, next_attempt_at) VALUES {}",
             values.join(", ")
         );
         with_tx!(tx, |c| {
@@ -41,7 +43,7 @@ pub async fn enqueue(tx: &mut Tx, rows: &[NewRow<'_>], now: Timestamp) -> Result
                 .persistent(false)
                 .bind(now);
             for row in chunk {
-                query = query.bind(row.kind).bind(row.payload);
+                query = query.bind(row.kind).bind(row.payload).bind(row.recipient);
             }
             query.execute(c).await.map(|_| ())
         })?;
@@ -86,7 +88,8 @@ pub async fn claim_due(
 /// that it was delivered.
 pub async fn mark_sent(tx: &mut Tx, id: i64, now: Timestamp) -> Result<(), sqlx::Error> {
     with_tx!(tx, |c| sqlx::query(
-        "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL, payload = '{}'
+        "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL, payload = '{}',
+                recipient = NULL
          WHERE id = $1"
     )
     .bind(id)
@@ -168,4 +171,16 @@ pub async fn backlog_all(db: &Db) -> Result<Backlog, sqlx::Error> {
     )
     .fetch_one(c)
     .await)
+}
+
+/// Discards every message not yet sent to `email` (a mail, or a request for an account mail):
+/// the erasure of a member who left. Found by the recipient index, in any case.
+pub async fn discard_unsent_to(tx: &mut Tx, email: &str) -> Result<u64, sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM outbox WHERE sent_at IS NULL AND recipient = $1"
+    )
+    .bind(email.to_lowercase())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
 }

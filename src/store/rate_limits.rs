@@ -54,3 +54,24 @@ pub async fn clear(tx: &mut Tx, key: &str) -> Result<u64, sqlx::Error> {
     .await
     .map(|r| r.rows_affected()))
 }
+
+/// Deletes the throttling windows whose key names `login` (an address or username, as typed
+/// at a sign-in or asked a mail for): the erasure of a member who left. The keys are those
+/// the services build (`login-account:login:<login>`, `login-address:login:<login>:<client>`,
+/// `mail:<purpose>:<address>`), matched exactly, so no one else's window goes.
+pub async fn forget(tx: &mut Tx, login: &str) -> Result<u64, sqlx::Error> {
+    let login = login.to_lowercase();
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM rate_limits WHERE key IN ($1, $2, $3) OR key LIKE $4 ESCAPE '\\'"
+    )
+    .bind(format!("login-account:login:{login}"))
+    .bind(format!("mail:VerifyEmail:{login}"))
+    .bind(format!("mail:ResetPassword:{login}"))
+    .bind(format!(
+        "login-address:login:{}:%",
+        super::like_escape(&login)
+    ))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))
+}

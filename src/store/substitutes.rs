@@ -378,3 +378,31 @@ pub async fn backfill_words_step(
     }
     Ok(last)
 }
+
+/// The invitations `user_id` received, and those sent for the meetings they are the titular
+/// mentor of (their data export): (received, sent), by id.
+pub async fn of_member(
+    db: &Db,
+    user_id: i64,
+) -> Result<(Vec<InvitationRow>, Vec<InvitationRow>), sqlx::Error> {
+    let received = with_db!(db, |c| sqlx::query_as::<_, InvitationRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{INVITATION_SELECT} WHERE i.invitee_id = $1 ORDER BY i.id"
+        ))
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await)?;
+    let sent = with_db!(db, |c| {
+        sqlx::query_as::<_, InvitationRow>(
+        sqlx::AssertSqlSafe(format!(
+            "{INVITATION_SELECT} WHERE i.meeting_id IN (SELECT id FROM meetings WHERE mentor_id = $1)
+             ORDER BY i.id"
+        ))
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await
+    })?;
+    Ok((received, sent))
+}

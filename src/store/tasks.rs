@@ -184,3 +184,29 @@ pub async fn delete_comment(tx: &mut Tx, comment_id: i64) -> Result<u64, sqlx::E
     .await
     .map(|r| r.rows_affected()))
 }
+
+/// Every task of every relation `user_id` is a party of (their data export), by relation.
+pub async fn of_member(db: &Db, user_id: i64) -> Result<Vec<TaskRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, TaskRow>(
+        "SELECT t.* FROM tasks t WHERE t.relation_id IN (
+             SELECT id FROM mentorship_relations WHERE mentor_id = $1
+             UNION SELECT id FROM mentorship_relations WHERE mentee_id = $1)
+         ORDER BY t.relation_id, t.id"
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await)
+}
+
+/// Every comment on the tasks of [`of_member`], by id.
+pub async fn comments_of_member(db: &Db, user_id: i64) -> Result<Vec<CommentRow>, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_as::<_, CommentRow>(
+        "SELECT k.* FROM task_comments k WHERE k.relation_id IN (
+             SELECT id FROM mentorship_relations WHERE mentor_id = $1
+             UNION SELECT id FROM mentorship_relations WHERE mentee_id = $1)
+         ORDER BY k.id"
+    )
+    .bind(user_id)
+    .fetch_all(c)
+    .await)
+}

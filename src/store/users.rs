@@ -547,10 +547,11 @@ pub async fn unverified_before(
     tx: &mut Tx,
     cutoff: Timestamp,
     limit: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
     with_tx!(tx, |c| {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM users WHERE NOT is_email_verified AND registration_date < $1
+        sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(format!(
+            "SELECT id, email, username FROM users
+             WHERE NOT is_email_verified AND registration_date < $1
              ORDER BY registration_date {}",
             super::limit_offset(limit, 0)
         )))

@@ -183,6 +183,7 @@ db_tests!(
     jobs_show_their_schedule_and_run_now,
     console_pages_are_for_admins_only,
     the_cookie_is_secure_when_the_public_address_is_https,
+    console_actions_are_in_the_audit_trail_and_its_page,
 );
 
 async fn an_admin_signs_in_with_a_strict_cookie_and_sees_the_overview(kind: DbKind) {
@@ -839,4 +840,67 @@ async fn the_cookie_is_secure_when_the_public_address_is_https(kind: DbKind) {
         .find(|c| c.starts_with("console_session="))
         .unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
+
+async fn console_actions_are_in_the_audit_trail_and_its_page(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let (the_boss, mut browser) = signed_in_admin(&app).await;
+    let (status, _) = app.register("latecomer", json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.settle_mail().await;
+    let id = count(&app, "SELECT id FROM users WHERE username = 'latecomer'").await;
+    let answer = browser
+        .post(&format!("/console/members/{id}/delete"), &[])
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let answer = browser.post("/console/jobs/purge-expired/run", &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+
+    // The page lists both actions by the admin, newest first.
+    let page = browser.get("/console/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let deleted = page
+        .body
+        .find("console.account_delete")
+        .expect("deletion listed");
+    let ran = page.body.find("console.job_run").expect("job run listed");
+    assert!(ran < deleted, "newest first:\n{}", page.body);
+    assert!(
+        page.body.contains(&format!("<td>user:{id}</td>")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<td>job:purge-expired</td>"));
+    // Filtered like GET /admin/audit: only the deletion, acted by the admin.
+    let page = browser
+        .get(&format!(
+            "/console/audit?action=console.account_delete&actor_id={}",
+            the_boss.id
+        ))
+        .await;
+    assert!(page.body.contains("console.account_delete"));
+    assert!(!page.body.contains("console.job_run"));
+    // A page of one event has a next page that keeps the filter.
+    let page = browser
+        .get("/console/audit?action=console.job_run&per_page=1")
+        .await;
+    assert!(
+        page.body
+            .contains("href=\"/console/audit?action=console.job_run&amp;per_page=1&amp;page=2\""),
+        "{}",
+        page.body
+    );
+    // A filter that is not a time is refused on the page, as in the API.
+    let page = browser.get("/console/audit?since=yesterday").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    // The same events through the API.
+    let (status, events) = app
+        .get(
+            "/admin/audit?action=console.account_delete",
+            Some(&the_boss.token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events[0]["subject"], json!(format!("user:{id}")));
+    assert_eq!(events[0]["actor_id"], json!(the_boss.id));
 }

@@ -6,10 +6,13 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod audit;
 mod cli;
 mod console;
 mod directory;
+mod export;
 mod hardening;
+mod idempotency;
 mod instances;
 mod meetings;
 mod operations;

@@ -7,10 +7,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::message;
 use crate::domain::admin::AdminTarget;
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::users::PublicAdmin;
 use crate::error::Result;
 use crate::http::error::{ErrorResponse, MessageBody};
-use crate::http::extract::{AuthUser, Command};
+use crate::http::extract::{AuthUser, Command, QueryParams};
 use crate::services;
 use crate::state::AppState;
 
@@ -19,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(grant))
         .routes(routes!(revoke))
         .routes(routes!(list_admins))
+        .routes(routes!(audit))
 }
 
 /// Makes another user an admin (admins only).
@@ -55,4 +57,20 @@ pub async fn list_admins(
     user: AuthUser,
 ) -> Result<axum::Json<Vec<PublicAdmin>>> {
     Ok(axum::Json(services::admin::list(&state, user.id).await?))
+}
+
+/// The audit trail (admins only): events, newest first, filtered by actor, action, subject
+/// and time. `actor_id` is null for the system; `detail` and `client` are null once erased.
+#[utoipa::path(get, path = "/admin/audit", tag = "Admins", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<AuditEvent>), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    user: AuthUser,
+    QueryParams(query): QueryParams,
+) -> Result<axum::Json<Vec<AuditEvent>>> {
+    let query = AuditQuery::from_query(&query)?;
+    Ok(axum::Json(
+        services::audit::list(&state, user.id, query).await?,
+    ))
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::message;
@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me, update_me, delete_me))
         .routes(routes!(get_preferences, update_preferences))
+        .routes(routes!(export))
         .routes(routes!(list_users))
         .routes(routes!(list_verified_users))
         .routes(routes!(get_user))
@@ -127,4 +128,25 @@ pub async fn update_preferences(
     Ok(axum::Json(
         services::users::update_preferences(&state, user.id, update).await?,
     ))
+}
+
+/// All of the caller's data as one JSON document, served as a download: profile, preferences,
+/// relations (the other party by id and name), tasks and comments, meetings, substitute
+/// invitations sent and received, and the caller's audit events (docs/DATA-EXPORT.md).
+#[utoipa::path(get, path = "/user/export", tag = "Users", security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "The export (docs/DATA-EXPORT.md), with Content-Disposition: attachment"),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn export(State(state): State<AppState>, user: AuthUser) -> Result<Response> {
+    let document = services::export::export(&state, user.id).await?;
+    let disposition = format!(
+        "attachment; filename=\"mentorship-export-{}.json\"",
+        user.id
+    );
+    let mut response = axum::Json(document).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_DISPOSITION, value);
+    }
+    Ok(crate::http::private(response))
 }

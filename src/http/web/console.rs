@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/mail/retry", post(retry_mail))
         .route("/console/mail/test", post(test_mail))
         .route("/console/jobs", get(jobs))
+        .route("/console/audit", get(audit_trail))
         .route("/console/jobs/{name}/run", post(run_job))
         .layer(middleware::map_response(console_headers))
 }
@@ -452,6 +453,66 @@ async fn delete_unverified(
         // The member's page is gone: back to the list.
         Ok(message) => after_form(&session, Ok(message), "/console/members"),
         Err(err) => after_form(&session, Err(err), &format!("/console/members/{id}")),
+    }
+}
+
+// ---- Audit trail -------------------------------------------------------------------------
+
+/// The audit trail, newest first, with the filters of `GET /admin/audit` (same service).
+async fn audit_trail(
+    State(state): State<AppState>,
+    ConsoleSession(session): ConsoleSession,
+    query: QueryParams,
+) -> Response {
+    let parsed = match crate::domain::audit::AuditQuery::from_query(&query.0) {
+        Ok(parsed) => parsed,
+        Err(err) => return error_page(Some(&session), err, "/console/audit"),
+    };
+    let (offset, limit) = (parsed.page.offset, parsed.page.limit);
+    match crate::services::audit::list(&state, session.user_id, parsed).await {
+        Ok(events) => {
+            // The next page keeps the filters; it exists when this one is full.
+            let mut next: Vec<(String, String)> = query
+                .0
+                .iter()
+                .filter(|(key, _)| !matches!(key.as_str(), "page" | "per_page"))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            next.sort();
+            next.push(("per_page".into(), limit.to_string()));
+            next.push(("page".into(), (offset / limit.max(1) + 2).to_string()));
+            let next = (events.len() as i64 == limit).then(|| {
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(next)
+                    .finish()
+            });
+            let field = |key: &str| query.0.get(key).cloned().unwrap_or_default();
+            // The detail shown as the JSON it is (escaped by the template like any text).
+            let events: Vec<_> = events
+                .into_iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "id": e.id, "at": e.at, "actor_id": e.actor_id, "action": e.action,
+                        "subject": e.subject, "detail": e.detail.map(|d| d.to_string()),
+                        "client": e.client,
+                    })
+                })
+                .collect();
+            let view = serde_json::json!({
+                "events": events, "next": next,
+                "actor_id": field("actor_id"), "action": field("action"),
+                "subject": field("subject"), "since": field("since"), "until": field("until"),
+            });
+            render(
+                "console/audit.html",
+                &session,
+                "Audit trail",
+                "audit",
+                notice(&query),
+                view,
+            )
+        }
+        Err(err) => error_page(Some(&session), err, "/console/audit"),
     }
 }
 

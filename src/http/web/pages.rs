@@ -73,6 +73,10 @@ const CONSOLE_TEMPLATES: &[(&str, &str)] = &[
         "console/jobs.html",
         include_str!("../../../templates/console/jobs.html"),
     ),
+    (
+        "console/audit.html",
+        include_str!("../../../templates/console/audit.html"),
+    ),
 ];
 
 /// A stored time as the console shows it: UTC, to the minute.
