@@ -99,11 +99,12 @@ pub fn router(
             state.clone(),
             idempotency::idempotent,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), with_origin))
         .merge(ops::docs::routes(&openapi))
-        .merge(ops::metrics::routes(state))
+        .merge(ops::metrics::routes(state.clone()))
         .merge(web::static_routes())
         .merge(web::console::routes().with_state(state_for_console))
+        // The API's changes and the console's know where they came from.
+        .layer(middleware::from_fn_with_state(state, with_origin))
         .fallback(|| async { crate::error::Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(

@@ -903,4 +903,11 @@ async fn console_actions_are_in_the_audit_trail_and_its_page(kind: DbKind) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(events[0]["subject"], json!(format!("user:{id}")));
     assert_eq!(events[0]["actor_id"], json!(the_boss.id));
+    // Where an action came from is kept (the deletion's own events lose it with the member's
+    // other personal detail).
+    let (_, runs) = app
+        .get("/admin/audit?action=console.job_run", Some(&the_boss.token))
+        .await;
+    assert_eq!(runs[0]["client"], json!("127.0.0.1"), "{runs}");
+    assert!(runs[0]["request_id"].is_string(), "{runs}");
 }

@@ -163,10 +163,18 @@ async function main() {
   await page.reload();
   await shot(page, 'jobs');
 
+  // Audit: the actions above are in the trail; filter to the job run.
+  await page.goto(`${BASE}/console/audit`);
+  await expectText(page, 'console.test_mail');
+  await page.getByLabel('Action').fill('console.job_run');
+  await press(page, 'Filter');
+  await expectText(page, 'job:purge-expired');
+  await shot(page, 'audit');
+
   // Every page at 360 px: nothing wider than the screen (tables scroll in their own box).
   await page.setViewportSize({ width: 360, height: 780 });
   for (const path of ['/console', '/console/members', '/console/relations', '/console/meetings',
-    `/console/meetings/${meeting}`, '/console/mail', '/console/jobs']) {
+    `/console/meetings/${meeting}`, '/console/mail', '/console/jobs', '/console/audit']) {
     await page.goto(BASE + path);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     if (width > 360) throw new Error(`${path} is ${width} px wide at 360 px`);
