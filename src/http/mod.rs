@@ -52,6 +52,7 @@ pub fn router(
 + 'static {
     let (routes, openapi) = documented_routes().split_for_parts();
     let state_for_console = state.clone();
+    let state_for_members = state.clone();
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
@@ -59,6 +60,7 @@ pub fn router(
         .merge(ops::metrics::routes(state))
         .merge(web::static_routes())
         .merge(web::console::routes().with_state(state_for_console))
+        .merge(web::member::routes().with_state(state_for_members))
         .fallback(|| async { crate::error::Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(

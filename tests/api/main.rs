@@ -20,3 +20,4 @@ mod signed_links;
 mod structure;
 mod substitutes;
 mod users;
+mod webapp;
