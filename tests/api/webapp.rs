@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::db_tests;
 use crate::helpers::{DbKind, PASSWORD, TestApp, User};
+use crate::meetings::{accepted_relation, confirmed_meeting};
 
 const DAY: f64 = 86_400.0;
 
@@ -182,6 +183,8 @@ db_tests!(
     the_directory_finds_members_and_a_request_is_sent_from_a_members_page,
     relations_are_answered_cancelled_and_withdrawn_from_my_relations,
     the_web_app_and_the_api_refuse_the_same_requests_with_the_same_message,
+    a_relations_page_carries_tasks_comments_and_meetings,
+    a_substitute_is_chosen_invited_and_answers_from_the_app_or_the_link,
 );
 
 async fn a_member_signs_up_verifies_on_a_page_and_signs_in_and_out(kind: DbKind) {
@@ -789,4 +792,325 @@ async fn the_web_app_and_the_api_refuse_the_same_requests_with_the_same_message(
     );
     seen.dedup();
     assert_eq!(seen.len(), 5, "five different refusals: {seen:?}");
+}
+
+/// A moment as a `datetime-local` field takes it (UTC, the default zone), `days` from now.
+fn local_from_now(app: &TestApp, days: f64) -> String {
+    chrono::DateTime::from_timestamp((app.clock.now() + days * DAY) as i64, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+async fn a_relations_page_carries_tasks_comments_and_meetings(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let (mentor, mentee, relation) = accepted_relation(&app).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&mentee.username, PASSWORD).await;
+    let mut mentor_browser = Browser::new(&app);
+    mentor_browser.sign_in(&mentor.username, PASSWORD).await;
+    let base = format!("/app/relations/{relation}");
+    let page = browser.get(&base).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+
+    // Tasks: add, comment (add, edit, delete), complete, delete.
+    let added = browser
+        .post(
+            &format!("{base}/tasks"),
+            &[("description", "Read the book")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let (_, tasks) = app
+        .get(
+            &format!("/mentorship_relation/{relation}/tasks"),
+            Some(&mentor.token),
+        )
+        .await;
+    let task = tasks[0]["id"].as_i64().unwrap();
+    assert_eq!(tasks[0]["description"], "Read the book");
+    let long = "x".repeat(1_001);
+    let too_long = browser
+        .post(&format!("{base}/tasks"), &[("description", &long)])
+        .await;
+    let (status, api) = app
+        .post(
+            &format!("/mentorship_relation/{relation}/task"),
+            Some(&mentor.token),
+            json!({"description": long}),
+        )
+        .await;
+    assert_eq!(too_long.status, status, "{api}");
+    let task_page = format!("{base}/tasks/{task}");
+    assert_eq!(browser.get(&task_page).await.status, StatusCode::OK);
+    let commented = browser
+        .post(
+            &format!("{task_page}/comments"),
+            &[("comment", "Chapter 1 done")],
+        )
+        .await;
+    assert_eq!(
+        commented.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        commented.body
+    );
+    let comments_path = format!("/mentorship_relation/{relation}/task/{task}/comments");
+    let (_, comments) = app.get(&comments_path, Some(&mentor.token)).await;
+    let comment = comments[0]["id"].as_i64().unwrap();
+    let page = browser.get(&task_page).await;
+    assert!(page.body.contains("Chapter 1 done") && page.body.contains("Edit my comment"));
+    // The other party sees the comment but cannot change it.
+    let other = mentor_browser.get(&task_page).await;
+    assert!(other.body.contains("Chapter 1 done") && !other.body.contains("Edit my comment"));
+    let refused = mentor_browser
+        .post(
+            &format!("{task_page}/comments/{comment}"),
+            &[("action", "delete")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let edited = browser
+        .post(
+            &format!("{task_page}/comments/{comment}"),
+            &[("action", "edit"), ("comment", "Chapters 1-2 done")],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    let (_, comments) = app.get(&comments_path, Some(&mentor.token)).await;
+    assert_eq!(comments[0]["comment"], "Chapters 1-2 done");
+    let deleted = browser
+        .post(
+            &format!("{task_page}/comments/{comment}"),
+            &[("action", "delete")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let (_, comments) = app.get(&comments_path, Some(&mentor.token)).await;
+    assert_eq!(comments, json!([]));
+    let done = browser
+        .post(
+            &format!("{base}/tasks/{task}/change"),
+            &[("action", "complete")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let home = browser.get("/app").await;
+    assert!(home.body.contains("Read the book"), "an achievement");
+    let gone = browser
+        .post(
+            &format!("{base}/tasks/{task}/change"),
+            &[("action", "delete")],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    let (_, tasks) = app
+        .get(
+            &format!("/mentorship_relation/{relation}/tasks"),
+            Some(&mentor.token),
+        )
+        .await;
+    assert_eq!(tasks, json!([]));
+
+    // Meetings: propose, edit while proposed, accept, notes, .ics, cancel.
+    let (start, end) = (local_from_now(&app, 3.0), local_from_now(&app, 3.04));
+    let proposed = browser
+        .post(
+            &format!("{base}/meetings"),
+            &[("start", &start), ("end", &end), ("place", "Library")],
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::SEE_OTHER, "{}", proposed.body);
+    let (_, meetings) = app
+        .get(
+            &format!("/mentorship_relation/{relation}/meetings"),
+            Some(&mentor.token),
+        )
+        .await;
+    let meeting = meetings[0]["id"].as_i64().unwrap();
+    assert_eq!(meetings[0]["state"], "proposed");
+    // A meeting in the past: the API's refusal.
+    let past = local_from_now(&app, -1.0);
+    let refused = browser
+        .post(
+            &format!("{base}/meetings"),
+            &[("start", &past), ("end", &start)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let path = format!("/app/meetings/{meeting}");
+    let page = browser.get(&path).await;
+    assert!(page.body.contains("Change the proposal") && !page.body.contains("value=\"accept\""));
+    let edited = browser
+        .post(
+            &format!("{path}/change"),
+            &[
+                ("action", "edit"),
+                ("start", &start),
+                ("end", &end),
+                ("place", "Room 2"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+    let page = mentor_browser.get(&path).await;
+    assert!(page.body.contains("Room 2") && page.body.contains("value=\"accept\""));
+    let accepted = mentor_browser
+        .post(&format!("{path}/change"), &[("action", "accept")])
+        .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER, "{}", accepted.body);
+    let notes = browser
+        .post(
+            &format!("{path}/change"),
+            &[("action", "notes"), ("notes", "Bring the book")],
+        )
+        .await;
+    assert_eq!(notes.status, StatusCode::SEE_OTHER, "{}", notes.body);
+    let (_, shown) = app
+        .get(&format!("/meeting/{meeting}"), Some(&mentor.token))
+        .await;
+    assert_eq!(shown["state"], "confirmed");
+    assert_eq!(shown["notes"], "Bring the book");
+    let ics = browser.get(&format!("{path}/calendar.ics")).await;
+    assert_eq!(ics.status, StatusCode::OK);
+    assert!(ics.body.contains("BEGIN:VCALENDAR") && ics.body.contains("Room 2"));
+    let mut stranger = Browser::new(&app);
+    app.user("nosy_member", json!({})).await;
+    stranger.sign_in("nosy_member", PASSWORD).await;
+    assert_eq!(
+        stranger.get(&format!("{path}/calendar.ics")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(stranger.get(&base).await.status, StatusCode::NOT_FOUND);
+    let cancelled = browser
+        .post(&format!("{path}/change"), &[("action", "cancel")])
+        .await;
+    assert_eq!(
+        cancelled.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        cancelled.body
+    );
+    let (_, shown) = app
+        .get(&format!("/meeting/{meeting}"), Some(&mentor.token))
+        .await;
+    assert_eq!(shown["state"], "cancelled");
+}
+
+async fn a_substitute_is_chosen_invited_and_answers_from_the_app_or_the_link(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let (mentor, mentee, relation) = accepted_relation(&app).await;
+    let substitute = app
+        .user("stand_in_mentor", json!({"available_to_mentor": true}))
+        .await;
+    let meeting = confirmed_meeting(&app, &mentor, &mentee, relation).await;
+    let mut mentor_browser = Browser::new(&app);
+    mentor_browser.sign_in(&mentor.username, PASSWORD).await;
+    let path = format!("/app/meetings/{meeting}");
+    let page = mentor_browser.get(&path).await;
+    assert!(
+        page.body.contains("Choose a substitute mentor"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("stand_in_mentor"));
+    // The mentee sees no candidates.
+    let mut mentee_browser = Browser::new(&app);
+    mentee_browser.sign_in(&mentee.username, PASSWORD).await;
+    assert!(
+        !mentee_browser
+            .get(&path)
+            .await
+            .body
+            .contains("Choose a substitute")
+    );
+    let id = substitute.id.to_string();
+    let invited = mentor_browser
+        .post(
+            &format!("{path}/change"),
+            &[("action", "invite"), ("user_id", &id)],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+    // The substitute answers from the app: rejects.
+    let mut sub_browser = Browser::new(&app);
+    sub_browser.sign_in("stand_in_mentor", PASSWORD).await;
+    let page = sub_browser.get("/app/invitations").await;
+    assert!(
+        page.body
+            .contains(&format!("/app/invitations/{meeting}/answer"))
+    );
+    let rejected = sub_browser
+        .post(
+            &format!("/app/invitations/{meeting}/answer"),
+            &[("action", "reject")],
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER, "{}", rejected.body);
+    let (_, shown) = app
+        .get(&format!("/meeting/{meeting}"), Some(&mentor.token))
+        .await;
+    assert_eq!(shown["substitute_status"], "rejected");
+    // Invited again, then withdrawn by the mentor.
+    mentor_browser.get(&path).await;
+    let invited = mentor_browser
+        .post(
+            &format!("{path}/change"),
+            &[("action", "invite"), ("user_id", &id)],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+    let withdrawn = mentor_browser
+        .post(&format!("{path}/change"), &[("action", "withdraw")])
+        .await;
+    assert_eq!(
+        withdrawn.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        withdrawn.body
+    );
+    let (_, shown) = app
+        .get(&format!("/meeting/{meeting}"), Some(&mentor.token))
+        .await;
+    assert_ne!(shown["substitute_status"], "pending");
+    // Invited a third time: the e-mailed link lands on a page whose form answers.
+    let invited = mentor_browser
+        .post(
+            &format!("{path}/change"),
+            &[("action", "invite"), ("user_id", &id)],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
+    app.settle_mail().await;
+    let link = app
+        .mail
+        .to(&substitute.email)
+        .iter()
+        .rev()
+        .find_map(|m| m.link(&format!("{}/meeting/{meeting}/substitute/accept", app.base)))
+        .expect("an accept link");
+    let page = sub_browser.get(link.trim_start_matches(&app.base)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/app/invitations\""));
+    let answer = sub_browser
+        .post_raw(
+            link.trim_start_matches(&app.base),
+            &[("username", "stand_in_mentor"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let (_, shown) = app
+        .get(&format!("/meeting/{meeting}"), Some(&mentor.token))
+        .await;
+    assert_eq!(shown["substitute_status"], "accepted");
+    // The substitute's meeting page lets them step back; the mentor's to take it back.
+    let page = sub_browser.get(&path).await;
+    assert!(page.body.contains("Step back"), "{}", page.body);
+    let page = mentor_browser.get(&path).await;
+    assert!(page.body.contains("Withdraw the substitute"));
+    assert_eq!(
+        sub_browser.get("/app/invitations").await.status,
+        StatusCode::OK
+    );
 }

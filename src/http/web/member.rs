@@ -20,15 +20,17 @@ use serde_json::{Value, json};
 use super::session::{self, MEMBER, MEMBER_SIGN_IN_CSRF, MemberSession, see_other};
 use crate::domain::accounts::{Credentials, PasswordChange, Registration};
 use crate::domain::json::FromJson;
+use crate::domain::meetings::{CandidateQuery, MeetingDetails, NotesChange, SubstituteInvitation};
 use crate::domain::messages::{self, Message};
 use crate::domain::relations::{RelationList, SendRequest};
+use crate::domain::tasks::{CommentText, NewTask};
 use crate::domain::users::{DirectoryQuery, PreferencesUpdate, ProfileUpdate};
 use crate::error::{Error, Result};
 use crate::http::error::shown;
 use crate::http::extract::{ClientIp, FormFields, PathParams, QueryParams, form_fields};
 use crate::security::{constant_time_eq, random_token};
 use crate::services::sessions::{self, Session};
-use crate::services::{accounts, relations, tasks, users};
+use crate::services::{accounts, meetings, relations, substitutes, tasks, users};
 use crate::state::AppState;
 
 /// The member app's policy: this server's stylesheet, no script at all, no framing, forms
@@ -56,6 +58,24 @@ pub fn routes() -> Router<AppState> {
         .route("/app/members/{id}/request", post(send_request))
         .route("/app/relations", get(relations_page))
         .route("/app/relations/{id}/answer", post(answer_relation))
+        .route("/app/relations/{id}", get(relation_page))
+        .route("/app/relations/{id}/tasks", post(add_task))
+        .route("/app/relations/{id}/tasks/{task}", get(task_page))
+        .route("/app/relations/{id}/tasks/{task}/change", post(change_task))
+        .route(
+            "/app/relations/{id}/tasks/{task}/comments",
+            post(add_comment),
+        )
+        .route(
+            "/app/relations/{id}/tasks/{task}/comments/{comment}",
+            post(change_comment),
+        )
+        .route("/app/relations/{id}/meetings", post(propose_meeting))
+        .route("/app/meetings/{id}", get(meeting_page))
+        .route("/app/meetings/{id}/change", post(change_meeting))
+        .route("/app/meetings/{id}/calendar.ics", get(meeting_calendar))
+        .route("/app/invitations", get(invitations_page))
+        .route("/app/invitations/{id}/answer", post(answer_invitation))
         .layer(middleware::map_response(member_headers))
 }
 
@@ -89,6 +109,23 @@ const NOTICES: &[Message] = &[
     messages::MENTORSHIP_RELATION_WAS_REJECTED_SUCCESSFULLY,
     messages::MENTORSHIP_RELATION_WAS_CANCELLED_SUCCESSFULLY,
     messages::MENTORSHIP_RELATION_WAS_DELETED_SUCCESSFULLY,
+    messages::TASK_WAS_CREATED_SUCCESSFULLY,
+    messages::TASK_WAS_ACHIEVED_SUCCESSFULLY,
+    messages::TASK_WAS_DELETED_SUCCESSFULLY,
+    messages::TASK_COMMENT_WAS_CREATED_SUCCESSFULLY,
+    messages::TASK_COMMENT_WAS_UPDATED_SUCCESSFULLY,
+    messages::TASK_COMMENT_WAS_DELETED_SUCCESSFULLY,
+    messages::MEETING_WAS_PROPOSED,
+    messages::MEETING_WAS_UPDATED,
+    messages::MEETING_WAS_ACCEPTED,
+    messages::MEETING_WAS_DECLINED,
+    messages::MEETING_WAS_CANCELLED,
+    messages::MEETING_NOTES_UPDATED,
+    messages::SUBSTITUTE_WAS_INVITED,
+    messages::INVITATION_WAS_WITHDRAWN,
+    messages::SUBSTITUTION_WAS_ENDED,
+    messages::SUBSTITUTE_ACCEPTED,
+    messages::SUBSTITUTE_REJECTED,
 ];
 
 fn notice(query: &QueryParams) -> Option<&'static str> {
@@ -756,4 +793,382 @@ async fn answer_relation(
         Err(err) => Err(err),
     };
     after_form(&session, outcome, "/app/relations")
+}
+
+// ---- A relation: its tasks, comments and meetings ----------------------------------------
+
+/// The member's zone, for reading the times typed in a form.
+async fn zone_of(state: &AppState, user_id: i64) -> chrono_tz::Tz {
+    users::preferences(state, user_id)
+        .await
+        .map(|p| crate::domain::meetings::zone(Some(&p.timezone)))
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// A time typed in a form (`YYYY-MM-DDTHH:MM`, the member's zone) as UNIX seconds; anything
+/// else is sent on as it is, for the API's rule to refuse.
+fn moment_of(text: &str, zone: chrono_tz::Tz) -> Value {
+    use chrono::TimeZone;
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .ok()
+        .and_then(|at| zone.from_local_datetime(&at).earliest())
+        .map_or_else(|| json!(text), |at| json!(at.timestamp()))
+}
+
+async fn relation_page(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    query: QueryParams,
+) -> Response {
+    let me = session.user_id;
+    let view = async {
+        let relation = relations::list(&state, me, RelationList::All(None))
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::not_found(messages::MENTORSHIP_RELATION_DOES_NOT_EXIST))?;
+        let tasks = tasks::list_tasks(&state, me, id).await.unwrap_or_default();
+        let meetings = meetings::for_relation(&state, me, id).await?;
+        Ok::<_, Error>(json!({ "relation": relation, "tasks": tasks, "meetings": meetings }))
+    };
+    match view.await {
+        Ok(view) => {
+            render(
+                &state,
+                "member/relation.html",
+                &session,
+                ("Relation", "relations"),
+                notice(&query),
+                view,
+            )
+            .await
+        }
+        Err(err) => error_page(Some(&session), err, "/app/relations"),
+    }
+}
+
+async fn add_task(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => {
+            match NewTask::from_json(Some(&json!({"description": form.get("description")}))) {
+                Ok(task) => tasks::create_task(&state, session.user_id, id, task).await,
+                Err(err) => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    };
+    after_form(&session, outcome, &format!("/app/relations/{id}"))
+}
+
+/// Complete or delete a task: the `action` field names which.
+async fn change_task(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams((id, task)): PathParams<(i64, i64)>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let me = session.user_id;
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => match form.get("action") {
+            "complete" => tasks::complete_task(&state, me, id, task).await,
+            "delete" => tasks::delete_task(&state, me, id, task).await,
+            _ => Err(Error::invalid(messages::MALFORMED_REQUEST)),
+        },
+        Err(err) => Err(err),
+    };
+    after_form(&session, outcome, &format!("/app/relations/{id}"))
+}
+
+async fn task_page(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams((id, task_id)): PathParams<(i64, i64)>,
+    query: QueryParams,
+) -> Response {
+    let me = session.user_id;
+    let view = async {
+        let task = tasks::list_tasks(&state, me, id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == task_id)
+            .ok_or_else(|| Error::not_found(messages::TASK_DOES_NOT_EXIST))?;
+        let comments = tasks::list_comments(&state, me, id, task_id).await?;
+        Ok::<_, Error>(json!({ "relation_id": id, "task": task, "comments": comments, "me": me }))
+    };
+    match view.await {
+        Ok(view) => {
+            render(
+                &state,
+                "member/task.html",
+                &session,
+                ("Task", "relations"),
+                notice(&query),
+                view,
+            )
+            .await
+        }
+        Err(err) => error_page(Some(&session), err, &format!("/app/relations/{id}")),
+    }
+}
+
+async fn add_comment(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams((id, task)): PathParams<(i64, i64)>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => match CommentText::from_json(Some(&json!({"comment": form.get("comment")}))) {
+            Ok(text) => tasks::create_comment(&state, session.user_id, id, task, text).await,
+            Err(err) => Err(err),
+        },
+        Err(err) => Err(err),
+    };
+    after_form(
+        &session,
+        outcome,
+        &format!("/app/relations/{id}/tasks/{task}"),
+    )
+}
+
+/// Edit or delete one's comment: the `action` field names which.
+async fn change_comment(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(ids): PathParams<(i64, i64, i64)>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let me = session.user_id;
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => match form.get("action") {
+            "edit" => {
+                match CommentText::from_json(Some(&json!({"comment": form.get("comment")}))) {
+                    Ok(text) => tasks::update_comment(&state, me, ids, text).await,
+                    Err(err) => Err(err),
+                }
+            }
+            "delete" => tasks::delete_comment(&state, me, ids).await,
+            _ => Err(Error::invalid(messages::MALFORMED_REQUEST)),
+        },
+        Err(err) => Err(err),
+    };
+    let (id, task, _) = ids;
+    after_form(
+        &session,
+        outcome,
+        &format!("/app/relations/{id}/tasks/{task}"),
+    )
+}
+
+/// The body `POST /mentorship_relation/<id>/meeting` and `PUT /meeting/<id>` read, from a form.
+fn meeting_body(form: &FormFields, zone: chrono_tz::Tz) -> Value {
+    json!({
+        "start_date": moment_of(form.get("start"), zone),
+        "end_date": moment_of(form.get("end"), zone),
+        "place": form.get("place"), "notes": form.get("notes"),
+    })
+}
+
+async fn propose_meeting(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => {
+            let zone = zone_of(&state, session.user_id).await;
+            match MeetingDetails::from_json(Some(&meeting_body(&form, zone))) {
+                Ok(details) => meetings::propose(&state, session.user_id, id, details)
+                    .await
+                    .map(|_| messages::MEETING_WAS_PROPOSED),
+                Err(err) => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    };
+    after_form(&session, outcome, &format!("/app/relations/{id}"))
+}
+
+async fn meeting_page(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    query: QueryParams,
+) -> Response {
+    let me = session.user_id;
+    let view = async {
+        let meeting = meetings::get(&state, me, id).await?;
+        let is_mentor = meeting.mentor.id == Some(me);
+        let now = state.clock.now();
+        // The titular mentor of a confirmed meeting to come, with no substitute yet: the
+        // ranked candidates.
+        let candidates = if is_mentor
+            && meeting.state == "confirmed"
+            && meeting.start_date > now
+            && meeting.substitute_status.is_none_or(|s| s == "rejected")
+        {
+            substitutes::candidates(&state, me, id, CandidateQuery::from_query(&query.0))
+                .await
+                .unwrap_or_default()
+        } else {
+            vec![]
+        };
+        Ok::<_, Error>(json!({
+            "meeting": meeting, "me": me, "is_mentor": is_mentor, "candidates": candidates,
+            "is_substitute": meeting.substitute.as_ref().is_some_and(|s| s.id == Some(me)),
+            "started": meeting.start_date <= now,
+        }))
+    };
+    match view.await {
+        Ok(view) => {
+            render(
+                &state,
+                "member/meeting.html",
+                &session,
+                ("Meeting", "relations"),
+                notice(&query),
+                view,
+            )
+            .await
+        }
+        Err(err) => error_page(Some(&session), err, "/app/relations"),
+    }
+}
+
+/// Every change of a meeting: the `action` field names which (edit, accept, decline, cancel,
+/// notes, invite, withdraw), each the API's service function.
+async fn change_meeting(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let me = session.user_id;
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => match form.get("action") {
+            "edit" => {
+                let zone = zone_of(&state, me).await;
+                match MeetingDetails::from_json(Some(&meeting_body(&form, zone))) {
+                    Ok(details) => meetings::edit(&state, me, id, details)
+                        .await
+                        .map(|_| messages::MEETING_WAS_UPDATED),
+                    Err(err) => Err(err),
+                }
+            }
+            "accept" => meetings::answer(&state, me, id, true)
+                .await
+                .map(|_| messages::MEETING_WAS_ACCEPTED),
+            "decline" => meetings::answer(&state, me, id, false)
+                .await
+                .map(|_| messages::MEETING_WAS_DECLINED),
+            "cancel" => meetings::cancel(&state, me, id)
+                .await
+                .map(|_| messages::MEETING_WAS_CANCELLED),
+            "notes" => match NotesChange::from_json(Some(&json!({"notes": form.get("notes")}))) {
+                Ok(change) => meetings::change_notes(&state, me, id, change)
+                    .await
+                    .map(|_| messages::MEETING_NOTES_UPDATED),
+                Err(err) => Err(err),
+            },
+            "invite" => {
+                let user_id = form
+                    .get("user_id")
+                    .parse::<i64>()
+                    .map_or_else(|_| json!(form.get("user_id")), |id| json!(id));
+                match SubstituteInvitation::from_json(Some(&json!({ "user_id": user_id }))) {
+                    Ok(invitation) => substitutes::invite(&state, me, id, invitation)
+                        .await
+                        .map(|_| messages::SUBSTITUTE_WAS_INVITED),
+                    Err(err) => Err(err),
+                }
+            }
+            "withdraw" => substitutes::end(&state, me, id)
+                .await
+                .map(|_| messages::INVITATION_WAS_WITHDRAWN),
+            _ => Err(Error::invalid(messages::MALFORMED_REQUEST)),
+        },
+        Err(err) => Err(err),
+    };
+    after_form(&session, outcome, &format!("/app/meetings/{id}"))
+}
+
+/// The meeting as a calendar file, to add it to one's calendar by hand.
+async fn meeting_calendar(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+) -> Response {
+    match meetings::calendar(&state, session.user_id, id).await {
+        Ok(ics) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/calendar; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!("attachment; filename=\"meeting-{id}.ics\""))
+                        .unwrap_or(HeaderValue::from_static("attachment")),
+                ),
+            ],
+            ics,
+        )
+            .into_response(),
+        Err(err) => error_page(Some(&session), err, &format!("/app/meetings/{id}")),
+    }
+}
+
+// ---- Invitations to stand in -------------------------------------------------------------
+
+async fn invitations_page(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    query: QueryParams,
+) -> Response {
+    match substitutes::pending(&state, session.user_id).await {
+        Ok(rows) => {
+            render(
+                &state,
+                "member/invitations.html",
+                &session,
+                ("Invitations to stand in", "invitations"),
+                notice(&query),
+                json!({ "rows": rows }),
+            )
+            .await
+        }
+        Err(err) => error_page(Some(&session), err, "/app"),
+    }
+}
+
+async fn answer_invitation(
+    State(state): State<AppState>,
+    MemberSession(session): MemberSession,
+    PathParams(id): PathParams<i64>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let me = session.user_id;
+    let outcome = match session_form(&session, &headers, request, &state).await {
+        Ok(form) => match form.get("action") {
+            "accept" => substitutes::respond_in_app(&state, me, id, true).await,
+            "reject" => substitutes::respond_in_app(&state, me, id, false).await,
+            _ => Err(Error::invalid(messages::MALFORMED_REQUEST)),
+        },
+        Err(err) => Err(err),
+    };
+    after_form(&session, outcome, "/app/invitations")
 }

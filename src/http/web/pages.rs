@@ -135,6 +135,22 @@ const MEMBER_TEMPLATES: &[(&str, &str)] = &[
         "member/relations.html",
         include_str!("../../../templates/member/relations.html"),
     ),
+    (
+        "member/relation.html",
+        include_str!("../../../templates/member/relation.html"),
+    ),
+    (
+        "member/task.html",
+        include_str!("../../../templates/member/task.html"),
+    ),
+    (
+        "member/meeting.html",
+        include_str!("../../../templates/member/meeting.html"),
+    ),
+    (
+        "member/invitations.html",
+        include_str!("../../../templates/member/invitations.html"),
+    ),
 ];
 
 /// A stored time as a member reads it: in their zone (an IANA name), to the minute.
@@ -215,7 +231,7 @@ mod tests {
         let b = "<b>x</b>";
         let party = minijinja::context! { id => 1, name => b };
         let relation = minijinja::context! { id => 1, mentor => party.clone(), mentee => party.clone(), end_date => 0.0, notes => b, state => 4 };
-        let member = minijinja::context! { id => 1, username => b, name => b, bio => b, registration_date => 0.0, email => b };
+        let member = minijinja::context! { id => 1, username => b, name => b, bio => b, registration_date => 0.0, email => b, mentor => party.clone(), mentee => party.clone() };
         for (name, _) in super::MEMBER_TEMPLATES {
             let html = super::ENV.get_template(name).unwrap().render(
                 minijinja::context! {
@@ -227,6 +243,14 @@ mod tests {
                         preferences => minijinja::context! { timezone => b }, zones => vec![b],
                         current => vec![relation.clone()], received => vec![relation.clone()],
                         sent => vec![relation.clone()], past => vec![relation.clone()],
+                        relation => relation.clone(), relation_id => 1,
+                        tasks => vec![minijinja::context! { id => 1, description => b, is_done => true, completed_at => 0.0 }],
+                        task => minijinja::context! { id => 1, description => b },
+                        comments => vec![minijinja::context! { id => 1, user_id => 1, comment => b, creation_date => 0.0 }],
+                        meeting => minijinja::context! { id => 1, relation_id => 1, proposer_id => 2, state => "proposed", start_date => 0.0, end_date => 0.0, place => b, notes => b, mentor => party.clone(), mentee => party.clone(), substitute => party.clone(), substitute_status => "pending" },
+                        meetings => vec![minijinja::context! { id => 1, state => "confirmed", start_date => 0.0, place => b, substitute => party.clone(), substitute_status => "pending" }],
+                        candidates => vec![minijinja::context! { id => 1, name => b, username => b, reasons => vec![b] }],
+                        is_mentor => true,
                     },
                 },
             );
