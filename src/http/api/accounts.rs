@@ -44,9 +44,10 @@ pub async fn register(
     Ok(message(StatusCode::CREATED, outcome))
 }
 
-/// Confirms an e-mail address with the token of the verification e-mail. A browser (whose
-/// `Accept` names `text/html` first among HTML and JSON) gets a page that leads to the member
-/// app's sign-in; API clients get the JSON message as before.
+/// Confirms an e-mail address with the token of the verification e-mail.
+///
+/// A browser (whose `Accept` names `text/html` before `application/json`) gets a page that
+/// leads to the member app's sign-in; API clients get the JSON message as before.
 #[utoipa::path(get, path = "/user/confirm_email/{token}", tag = "Users",
     params(("token" = String, Path, description = "The token of the e-mailed link")),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse, description = "Invalid or expired link")))]
