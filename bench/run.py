@@ -174,26 +174,32 @@ def parse_wrk(output):
     return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}
 
 
-def console_cookie(base):
+def console_cookie(base, prefix="/console", form_cookie="console_sign_in", session="console_session"):
     """Signs bench_user (made an admin) in to the console as a browser would: the sign-in form's
-    CSRF token and cookie, then the form; returns the session cookie."""
+    CSRF token and cookie, then the form; returns the session cookie. With the member app's
+    names ([`member_cookie`]), the same for the member web app."""
     import http.client
     from urllib.parse import urlencode, urlparse
     address = urlparse(base)
     connection = http.client.HTTPConnection(address.hostname, address.port)
-    connection.request("GET", "/console/sign-in")
+    connection.request("GET", f"{prefix}/sign-in")
     response = connection.getresponse()
     page = response.read().decode()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     body = urlencode({"csrf": csrf, "username": "bench_user", "password": PASSWORD})
-    connection.request("POST", "/console/sign-in", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"console_sign_in={csrf}"})
+    connection.request("POST", f"{prefix}/sign-in", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{form_cookie}={csrf}"})
     response = connection.getresponse()
     response.read()
     for header, value in response.getheaders():
-        if header.lower() == "set-cookie" and value.startswith("console_session="):
+        if header.lower() == "set-cookie" and value.startswith(f"{session}="):
             return value.split(";", 1)[0]
-    raise SystemExit(f"console sign-in failed: {response.status}")
+    raise SystemExit(f"{prefix} sign-in failed: {response.status}")
+
+
+def member_cookie(base):
+    """bench_user signed in to the member web app (its own session cookie)."""
+    return console_cookie(base, "/app", "member_sign_in", "member_session")
 
 
 def lua(work, name, body):
@@ -391,6 +397,13 @@ local terms = {"ada", "gra", "lan", "inu", "bar", "sge", "ona", "fra", "ken", "d
 request = function()
   return wrk.format("GET", "/console/members?q=" .. terms[math.random(#terms)])
 end""")
+    member_search = lua(work, "member-search", """
+local terms = {"ada", "gra", "lan", "inu", "bar", "sge", "ona", "fra", "ken", "den", "rad", "sha", "esl", "tim", "mar"}
+request = function()
+  return wrk.format("GET", "/app/members?search=" .. terms[math.random(#terms)])
+end""")
+    member_page = lua(work, "member-page",
+                      f"request = function() return wrk.format('GET', '/app/members/' .. math.random(2, {users})) end")
     console_member = lua(work, "console-member",
                          f"request = function() return wrk.format('GET', '/console/members/' .. math.random(2, {users})) end")
     login = lua(work, "login", f"""wrk.method = "POST"
@@ -400,6 +413,8 @@ wrk.headers["Content-Type"] = "application/json"
     # bench_user mentors member 2 (the seed's first pair), with a confirmed meeting next week.
     meeting_id = call("GET", server.base + "/meetings", token=token)[0]["id"]
     cookie = console_cookie(server.base)
+    app_cookie = member_cookie(server.base)
+    relation_id = call("GET", server.base + "/mentorship_relations/current", token=token)["id"]
     # The first view counts the overview's figures; the runs then read its snapshot.
     urllib.request.urlopen(urllib.request.Request(server.base + "/console", headers={"Cookie": cookie})).read()
     free_pairs = iter(p for p in range(1, users // 2) if p % 10 not in (0, 1))
@@ -425,6 +440,16 @@ wrk.headers["Content-Type"] = "application/json"
         ("console: meetings/<id>", f"/console/meetings/{meeting_id}", None),
         ("console: mail", "/console/mail", None),
         ("console: jobs", "/console/jobs", None),
+        ("member: home", "/app", None),
+        ("member: profile", "/app/profile", None),
+        ("member: members", "/app/members", None),
+        ("member: members?available_to_mentor", "/app/members?available_to_mentor=true", None),
+        ("member: members?search=<3 letters>", "/", member_search),
+        ("member: members/<id>", "/", member_page),
+        ("member: relations", "/app/relations", None),
+        ("member: relations/<id>", f"/app/relations/{relation_id}", None),
+        ("member: meetings/<id> (candidates)", f"/app/meetings/{meeting_id}", None),
+        ("member: invitations", "/app/invitations", None),
         ("POST /login", "/login", login),
         ("writes: request, accept, task, complete, cancel", "/", "writes"),
     ]
@@ -457,8 +482,9 @@ wrk.headers["Content-Type"] = "application/json"
                 if script == "writes":
                     mix = write_mix(work, server.base, free_pairs, connections)
                     return wrk(server.base, path, token, seconds, connections, mix, pid, connections)
-                return wrk(server.base, path, token, seconds, connections, script, pid,
-                           cookie=cookie if label.startswith("console") else None)
+                page_cookie = cookie if label.startswith("console") else \
+                    app_cookie if label.startswith("member") else None
+                return wrk(server.base, path, token, seconds, connections, script, pid, cookie=page_cookie)
             result = measured(label, connections, run)
             rows.append(result)
             print(f"  {label:34} c={connections:<3} {result['rps']:>9.0f} req/s {result['share']:5.1f} %  "

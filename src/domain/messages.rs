@@ -200,4 +200,6 @@ messages! {
     CONSOLE_JOB_STARTED = "The job was started; its run appears below when it ends.";
     CONSOLE_UNKNOWN_JOB = "There is no such job.";
     CONSOLE_FIGURES_REFRESHED = "The figures were counted again.";
+    // The member web app.
+    ACCOUNT_DELETION_NOT_CONFIRMED = "Tick the box to confirm that your account is to be deleted.";
 }

@@ -92,6 +92,7 @@ pub fn router(
     let (routes, mut openapi) = documented_routes().split_for_parts();
     document_idempotency_key(&mut openapi);
     let state_for_console = state.clone();
+    let state_for_members = state.clone();
     let app = routes
         .with_state(state.clone())
         .route_layer(middleware::from_fn(ops::metrics::track_requests))
@@ -103,7 +104,8 @@ pub fn router(
         .merge(ops::metrics::routes(state.clone()))
         .merge(web::static_routes())
         .merge(web::console::routes().with_state(state_for_console))
-        // The API's changes and the console's know where they came from.
+        .merge(web::member::routes().with_state(state_for_members))
+        // The API's changes and the web pages' know where they came from.
         .layer(middleware::from_fn_with_state(state, with_origin))
         .fallback(|| async { crate::error::Error::not_found(messages::NOT_FOUND) })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

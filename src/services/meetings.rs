@@ -190,6 +190,25 @@ pub async fn get(state: &AppState, me: i64, meeting_id: i64) -> Result<Meeting> 
     }
 }
 
+/// A meeting as a calendar file (`.ics`) for the member web app's download: for its parties and
+/// its substitute (invited or accepted), as their e-mailed invitations carry it; a cancelled
+/// or declined meeting as a cancellation.
+pub async fn calendar(state: &AppState, me: i64, meeting_id: i64) -> Result<String> {
+    let meeting = store::meetings::find(&state.db, meeting_id)
+        .await?
+        .ok_or_else(|| Error::not_found(messages::MEETING_DOES_NOT_EXIST))?;
+    let substitute = meeting.substitute_user_id == Some(me)
+        && meeting.substitute_status != Some(SubstituteStatus::Rejected);
+    if !meeting.is_party(me) && !substitute {
+        return Err(Error::forbidden(messages::NOT_INVOLVED_IN_MEETING));
+    }
+    let method = match meeting.state {
+        MeetingState::Cancelled | MeetingState::Declined => Method::Cancel,
+        _ => Method::Request,
+    };
+    Ok(mail::event(state, &meeting, state.clock.now()).to_ics(method))
+}
+
 /// `PUT /meeting/<id>`: the proposer changes a meeting still proposed.
 pub async fn edit(
     state: &AppState,

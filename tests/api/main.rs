@@ -23,3 +23,4 @@ mod signed_links;
 mod structure;
 mod substitutes;
 mod users;
+mod webapp;

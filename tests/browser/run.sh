@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The console in a real browser: builds the server, starts it on a free port with a fresh
+# The console and the member web app in a real browser: builds the server, starts it on a free port with a fresh
 # SQLite database and mail written to a folder, installs playwright-core (pinned by
-# package-lock.json) and runs console.mjs in Debian's headless Chromium (/usr/bin/chromium).
+# package-lock.json) and runs console.mjs, then member.mjs, in Debian's headless Chromium (/usr/bin/chromium).
 # Screenshots go to docs/screenshots/ (or $SHOTS).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -34,8 +34,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-if ! node "$HERE/console.mjs"; then
-  echo "--- server log ---" >&2
-  cat "$WORK/server.log" >&2
-  exit 1
-fi
+for script in console.mjs member.mjs; do
+  if ! node "$HERE/$script"; then
+    echo "--- server log ---" >&2
+    cat "$WORK/server.log" >&2
+    exit 1
+  fi
+done

@@ -45,15 +45,36 @@ pub async fn register(
 }
 
 /// Confirms an e-mail address with the token of the verification e-mail.
+///
+/// A browser (whose `Accept` names `text/html` before `application/json`) gets a page that
+/// leads to the member app's sign-in; API clients get the JSON message as before.
 #[utoipa::path(get, path = "/user/confirm_email/{token}", tag = "Users",
     params(("token" = String, Path, description = "The token of the e-mailed link")),
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse, description = "Invalid or expired link")))]
 pub async fn confirm_email(
     State(state): State<AppState>,
     PathParams(token): PathParams<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response> {
+    if wants_html(&headers) {
+        return Ok(web::member::confirm_email_page(&state, &token).await);
+    }
     let outcome = accounts::confirm_email(&state, &token).await?;
     Ok(message(StatusCode::OK, outcome))
+}
+
+/// Whether the request's `Accept` header asks for HTML (a browser following a link): it
+/// names `text/html`, and not after `application/json`.
+fn wants_html(headers: &axum::http::HeaderMap) -> bool {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match (accept.find("text/html"), accept.find("application/json")) {
+        (Some(_), None) => true,
+        (Some(html), Some(json)) => html < json,
+        _ => false,
+    }
 }
 
 /// Sends a new verification e-mail to an unverified account, at most 3 an hour. The answer is

@@ -3,7 +3,6 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::header;
-use axum::response::Redirect;
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder};
@@ -51,5 +50,4 @@ pub fn routes(openapi: &OpenApi) -> Router<()> {
         .route("/openapi.json", serve_spec.clone())
         // The reference serves its spec at /swagger.json; tools pointed there keep working.
         .route("/swagger.json", serve_spec)
-        .route("/", get(|| async { Redirect::temporary("/docs/") }))
 }

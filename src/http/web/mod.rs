@@ -5,6 +5,7 @@
 //! rendered with minijinja (HTML auto-escaped); errors on these routes are pages too.
 
 pub mod console;
+pub mod member;
 mod pages;
 pub mod session;
 

@@ -1,5 +1,5 @@
-//! Cookie sessions and CSRF tokens of the web layer: the console today, the member web app
-//! later (each with its own cookie name, path and [`Audience`]). The cookie holds a random
+//! Cookie sessions and CSRF tokens of the web layer: the console and the member web app
+//! (each with its own cookie name, path and [`Audience`]). The cookie holds a random
 //! token whose hash names a server-side row ([`crate::services::sessions`]), so signing out
 //! really ends it. The JSON API never reads these cookies: its caller is a Bearer token only.
 
@@ -33,9 +33,20 @@ pub const CONSOLE: SessionCookie = SessionCookie {
     sign_in: "/console/sign-in",
 };
 
+/// The member web app's session cookie: its own name, path (`/app`) and audience, so a
+/// console session never opens a member page nor the reverse.
+pub const MEMBER: SessionCookie = SessionCookie {
+    name: "member_session",
+    path: "/app",
+    audience: Audience::Member,
+    sign_in: "/app/sign-in",
+};
+
 /// The cookie of the sign-in form's CSRF token (no session exists yet to hold one), sent back
 /// only to the form's own address.
 pub const SIGN_IN_CSRF: &str = "console_sign_in";
+/// The same for the member app's sign-in form.
+pub const MEMBER_SIGN_IN_CSRF: &str = "member_sign_in";
 
 /// `Secure` when the server's public address is https (the cookie then never travels in
 /// clear); plain http stays usable on a developer's machine.
@@ -96,9 +107,31 @@ pub fn see_other(location: &str) -> Response {
         .into_response()
 }
 
-/// The signed-in admin of a console request. Without a live session (none, expired, signed
-/// out, or the member is no longer an admin) the browser is sent to the sign-in page, and its
-/// stale cookie is dropped.
+/// The live session of `cookie` in the request. Without one (none, expired, signed out, or
+/// for the console a member no longer an admin) the browser is sent to the sign-in page, and
+/// its stale cookie is dropped.
+async fn session_of(
+    parts: &Parts,
+    state: &AppState,
+    cookie: SessionCookie,
+) -> Result<Session, Response> {
+    let Some(token) = read_cookie(&parts.headers, cookie.name) else {
+        return Err(see_other(cookie.sign_in));
+    };
+    match sessions::authenticate(state, token, cookie.audience).await {
+        Ok(session) => Ok(session),
+        Err(Error::Rejected(_)) => {
+            let mut response = see_other(cookie.sign_in);
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cookie.clear(secure(state)));
+            Err(response)
+        }
+        Err(err) => Err(super::PageError(err).into_response()),
+    }
+}
+
+/// The signed-in admin of a console request.
 pub struct ConsoleSession(pub Session);
 
 impl FromRequestParts<AppState> for ConsoleSession {
@@ -108,21 +141,21 @@ impl FromRequestParts<AppState> for ConsoleSession {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let refused = |state: &AppState| {
-            let mut response = see_other(CONSOLE.sign_in);
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, CONSOLE.clear(secure(state)));
-            response
-        };
-        let Some(token) = read_cookie(&parts.headers, CONSOLE.name) else {
-            return Err(see_other(CONSOLE.sign_in));
-        };
-        match sessions::authenticate(state, token, CONSOLE.audience).await {
-            Ok(session) => Ok(ConsoleSession(session)),
-            Err(Error::Rejected(_)) => Err(refused(state)),
-            Err(err) => Err(super::PageError(err).into_response()),
-        }
+        session_of(parts, state, CONSOLE).await.map(ConsoleSession)
+    }
+}
+
+/// The signed-in member of a member app request.
+pub struct MemberSession(pub Session);
+
+impl FromRequestParts<AppState> for MemberSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        session_of(parts, state, MEMBER).await.map(MemberSession)
     }
 }
 
