@@ -67,6 +67,21 @@ fn document_idempotency_key(openapi: &mut utoipa::openapi::OpenApi) {
                 .max_length(Some(255)),
         ))
         .build();
+    let error_response = utoipa::openapi::RefOr::T(
+        utoipa::openapi::ResponseBuilder::new()
+            .description(
+                "The Idempotency-Key was invalid, is in use, or was used for another request",
+            )
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name(
+                        "ErrorResponse",
+                    )))
+                    .build(),
+            )
+            .build(),
+    );
     for item in openapi.paths.paths.values_mut() {
         for operation in [&mut item.post, &mut item.put, &mut item.delete]
             .into_iter()
@@ -77,6 +92,15 @@ fn document_idempotency_key(openapi: &mut utoipa::openapi::OpenApi) {
                     .parameters
                     .get_or_insert_with(Vec::new)
                     .push(utoipa::openapi::RefOr::T(header.clone()));
+                // The key's own answers (invalid 400, in use 409, reused 422), on every
+                // operation that takes it; an operation's own description of a status stays.
+                for status in ["400", "409", "422"] {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response.clone());
+                }
             }
         }
     }
