@@ -3,148 +3,13 @@
 //! every form; and each page and action, confined to admins.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::json;
 
 use crate::db_tests;
 use crate::helpers::{DbKind, PASSWORD, TestApp, User};
 use crate::meetings::{accepted_relation, confirmed_meeting};
-
-/// A browser on the console: its cookies, kept by hand (the test client has no cookie jar),
-/// and no redirect followed, so each answer can be checked.
-struct Browser {
-    base: String,
-    client: reqwest::Client,
-    session: Option<String>,
-    csrf: String,
-}
-
-/// An answer: status, `Location`, `Set-Cookie` headers and body.
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    cookies: Vec<String>,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser {
-            base: app.base.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            session: None,
-            csrf: String::new(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder, cookie: Option<String>) -> Answer {
-        let request = match cookie {
-            Some(cookie) => request.header(COOKIE, cookie),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let location = headers
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let cookies = headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        Answer {
-            status,
-            location,
-            cookies,
-            headers,
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    fn session_cookie(&self) -> Option<String> {
-        self.session
-            .as_ref()
-            .map(|token| format!("console_session={token}"))
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let answer = self
-            .send(
-                self.client.get(format!("{}{path}", self.base)),
-                self.session_cookie(),
-            )
-            .await;
-        if let Some(csrf) = csrf_of(&answer.body) {
-            self.csrf = csrf;
-        }
-        answer
-    }
-
-    /// Posts a form with the session's cookie and the given fields (add `csrf` yourself).
-    async fn post_raw(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        cookie: Option<String>,
-    ) -> Answer {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(request, cookie).await
-    }
-
-    /// Posts a form of the session, with its CSRF token.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all, self.session_cookie()).await
-    }
-
-    /// Opens the sign-in form and posts these credentials; keeps the session on success.
-    async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
-        let form = self.get("/console/sign-in").await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-        let csrf = csrf_of(&form.body).expect("the sign-in form has a CSRF token");
-        let cookie = format!("console_sign_in={csrf}");
-        let answer = self
-            .post_raw(
-                "/console/sign-in",
-                &[("csrf", &csrf), ("username", login), ("password", password)],
-                Some(cookie),
-            )
-            .await;
-        if let Some(token) = cookie_value(&answer.cookies, "console_session") {
-            self.session = Some(token);
-            let overview = self.get("/console").await;
-            assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
-        }
-        answer
-    }
-}
-
-fn csrf_of(html: &str) -> Option<String> {
-    let start = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_owned())
-}
-
-fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
-    cookies.iter().find_map(|c| {
-        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-        let (key, value) = pair.split_once('=')?;
-        (key == name && !value.is_empty()).then(|| value.to_owned())
-    })
-}
+use crate::web_browser::{Browser, CONSOLE, cookie_value};
 
 /// A verified member made an admin by the operator's command.
 async fn admin(app: &TestApp, username: &str) -> User {
@@ -157,7 +22,7 @@ async fn admin(app: &TestApp, username: &str) -> User {
 
 async fn signed_in_admin(app: &TestApp) -> (User, Browser) {
     let user = admin(app, "the_boss").await;
-    let mut browser = Browser::new(app);
+    let mut browser = Browser::new(app, CONSOLE);
     let answer = browser.sign_in("the_boss", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     (user, browser)
@@ -193,7 +58,7 @@ async fn an_admin_signs_in_with_a_strict_cookie_and_sees_the_overview(kind: DbKi
     app.register("never_verified", json!({"need_mentoring": true}))
         .await;
     admin(&app, "the_boss").await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(&app, CONSOLE);
     let answer = browser.sign_in("the_boss", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.location.as_deref(), Some("/console"));
@@ -258,7 +123,7 @@ async fn members_who_are_not_admins_and_wrong_passwords_are_refused_and_throttle
     let app = TestApp::spawn(kind).await;
     admin(&app, "the_boss").await;
     app.user("plain", json!({})).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(&app, CONSOLE);
     let answer = browser.sign_in("plain", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     assert!(answer.body.contains("The console is for admins only."));
@@ -303,7 +168,7 @@ async fn every_form_needs_its_csrf_token(kind: DbKind) {
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{fields:?}");
         assert!(answer.body.contains("This form has expired"));
     }
-    let mut second = Browser::new(&app);
+    let mut second = Browser::new(&app, CONSOLE);
     second.sign_in("the_boss", PASSWORD).await;
     let answer = browser
         .post_raw(
@@ -397,11 +262,11 @@ async fn sessions_end_when_idle_after_their_lifetime_and_on_sign_out(kind: DbKin
     assert_eq!(count(&app, "SELECT COUNT(*) FROM web_sessions").await, 0);
 
     // Sign-out ends this session only; sign-out everywhere every one.
-    let mut laptop = Browser::new(&app);
+    let mut laptop = Browser::new(&app, CONSOLE);
     laptop.sign_in("the_boss", PASSWORD).await;
-    let mut phone = Browser::new(&app);
+    let mut phone = Browser::new(&app, CONSOLE);
     phone.sign_in("the_boss", PASSWORD).await;
-    let mut tablet = Browser::new(&app);
+    let mut tablet = Browser::new(&app, CONSOLE);
     tablet.sign_in("the_boss", PASSWORD).await;
     let answer = laptop.post("/console/sign-out", &[]).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
@@ -422,7 +287,7 @@ async fn sessions_end_when_idle_after_their_lifetime_and_on_sign_out(kind: DbKin
     assert_eq!(count(&app, "SELECT COUNT(*) FROM web_sessions").await, 0);
 
     // A password change signs every browser out too.
-    let mut desk = Browser::new(&app);
+    let mut desk = Browser::new(&app, CONSOLE);
     desk.sign_in("the_boss", PASSWORD).await;
     let (_, tokens) = app.login("the_boss", PASSWORD).await;
     let (status, body) = app
@@ -516,7 +381,7 @@ async fn admin_rights_change_from_a_members_page_and_the_last_admin_stays(kind: 
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
 
     // The helper revokes the the_boss; the the_boss's console session ends at its next request.
-    let mut helpers_browser = Browser::new(&app);
+    let mut helpers_browser = Browser::new(&app, CONSOLE);
     helpers_browser.sign_in("helper", PASSWORD).await;
     let answer = helpers_browser
         .post(
@@ -786,7 +651,7 @@ async fn console_pages_are_for_admins_only(kind: DbKind) {
         "/console/sign-out-everywhere",
     ];
     // Without a session (or with a made-up one): to the sign-in page, nothing done.
-    let mut anonymous = Browser::new(&app);
+    let mut anonymous = Browser::new(&app, CONSOLE);
     for path in pages {
         let answer = anonymous.get(path).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
@@ -825,7 +690,7 @@ async fn the_cookie_is_secure_when_the_public_address_is_https(kind: DbKind) {
     mentorship::services::admin::grant_by_operator(app.state(), "the_boss")
         .await
         .unwrap();
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(&app, CONSOLE);
     let form = browser.get("/console/sign-in").await;
     assert!(
         form.cookies.iter().all(|c| c.ends_with("; Secure")),

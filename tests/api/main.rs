@@ -23,4 +23,5 @@ mod signed_links;
 mod structure;
 mod substitutes;
 mod users;
+mod web_browser;
 mod webapp;

@@ -4,148 +4,15 @@
 //! same message.
 
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::json;
 
 use crate::db_tests;
 use crate::helpers::{DbKind, PASSWORD, TestApp, User};
 use crate::meetings::{accepted_relation, confirmed_meeting};
+use crate::web_browser::{Browser, MEMBER, cookie_value, csrf_of};
 
 const DAY: f64 = 86_400.0;
-
-/// A browser on the member app: its cookies kept by hand, no redirect followed.
-pub struct Browser {
-    base: String,
-    client: reqwest::Client,
-    pub session: Option<String>,
-    pub csrf: String,
-}
-
-pub struct Answer {
-    pub status: StatusCode,
-    pub location: Option<String>,
-    pub cookies: Vec<String>,
-    pub body: String,
-}
-
-impl Browser {
-    pub fn new(app: &TestApp) -> Browser {
-        Browser {
-            base: app.base.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            session: None,
-            csrf: String::new(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder, cookie: Option<String>) -> Answer {
-        let request = match cookie {
-            Some(cookie) => request.header(COOKIE, cookie),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        Answer {
-            status,
-            location: headers
-                .get("location")
-                .map(|v| v.to_str().unwrap().to_owned()),
-            cookies: headers
-                .get_all(SET_COOKIE)
-                .iter()
-                .map(|v| v.to_str().unwrap().to_owned())
-                .collect(),
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    fn session_cookie(&self) -> Option<String> {
-        self.session
-            .as_ref()
-            .map(|token| format!("member_session={token}"))
-    }
-
-    pub async fn get(&mut self, path: &str) -> Answer {
-        let answer = self
-            .send(
-                self.client.get(format!("{}{path}", self.base)),
-                self.session_cookie(),
-            )
-            .await;
-        if let Some(csrf) = csrf_of(&answer.body) {
-            self.csrf = csrf;
-        }
-        answer
-    }
-
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        cookie: Option<String>,
-    ) -> Answer {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(request, cookie).await
-    }
-
-    /// Posts a form of the session, with its CSRF token.
-    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all, self.session_cookie()).await
-    }
-
-    /// Posts an anonymous form (sign-in, sign-up) with the token its page set in a cookie.
-    async fn post_anonymous(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let form = self.get(path).await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-        let csrf = csrf_of(&form.body).expect("the form has a CSRF token");
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all, Some(format!("member_sign_in={csrf}")))
-            .await
-    }
-
-    pub async fn sign_in(&mut self, login: &str, password: &str) -> Answer {
-        let answer = self
-            .post_anonymous(
-                "/app/sign-in",
-                &[("username", login), ("password", password)],
-            )
-            .await;
-        if let Some(token) = cookie_value(&answer.cookies, "member_session") {
-            self.session = Some(token);
-            let home = self.get("/app").await;
-            assert_eq!(home.status, StatusCode::OK, "{}", home.body);
-        }
-        answer
-    }
-}
-
-pub fn csrf_of(html: &str) -> Option<String> {
-    let start = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_owned())
-}
-
-fn cookie_value(cookies: &[String], name: &str) -> Option<String> {
-    cookies.iter().find_map(|c| {
-        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
-        let (key, value) = pair.split_once('=')?;
-        (key == name && !value.is_empty()).then(|| value.to_owned())
-    })
-}
 
 /// HTML text as read (the few entities minijinja writes).
 fn unescape(html: &str) -> String {
@@ -161,7 +28,7 @@ fn unescape(html: &str) -> String {
 /// A verified member (through the API helpers) signed in to the web app.
 async fn signed_in(app: &TestApp, username: &str, extra: serde_json::Value) -> (User, Browser) {
     let user = app.user(username, extra).await;
-    let mut browser = Browser::new(app);
+    let mut browser = Browser::new(app, MEMBER);
     let answer = browser.sign_in(username, PASSWORD).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     (user, browser)
@@ -190,7 +57,7 @@ db_tests!(
 
 async fn a_member_signs_up_verifies_on_a_page_and_signs_in_and_out(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(&app, MEMBER);
     // A rule broken: the form again, with the API's message and what was typed.
     let answer = browser
         .post_anonymous(
@@ -287,7 +154,7 @@ async fn a_member_signs_up_verifies_on_a_page_and_signs_in_and_out(kind: DbKind)
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(again.location.as_deref(), Some("/app/sign-in"));
     // Without a session every page sends the browser to the sign-in.
-    let mut stranger = Browser::new(&app);
+    let mut stranger = Browser::new(&app, MEMBER);
     for path in ["/app", "/app/profile", "/app/members", "/app/relations"] {
         let answer = stranger.get(path).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
@@ -330,7 +197,7 @@ async fn every_member_form_needs_its_csrf_token(kind: DbKind) {
     let (_, me) = app.get("/user", Some(&user.token)).await;
     assert_eq!(me["name"], "Test User");
     // Sign-in and sign-up without the form's cookie are refused.
-    let bare = Browser::new(&app);
+    let bare = Browser::new(&app, MEMBER);
     for path in ["/app/sign-in", "/app/sign-up"] {
         let answer = bare
             .post_raw(
@@ -660,7 +527,7 @@ async fn relations_are_answered_cancelled_and_withdrawn_from_my_relations(kind: 
     assert!(page.body.contains("label-cancelled") && page.body.contains("label-rejected"));
 
     // A request I sent can be withdrawn.
-    let mut mentee_browser = Browser::new(&app);
+    let mut mentee_browser = Browser::new(&app, MEMBER);
     mentee_browser.sign_in("kim_mentee", PASSWORD).await;
     let end = day_from_now(&app, 70.0);
     mentee_browser
@@ -806,9 +673,9 @@ fn local_from_now(app: &TestApp, days: f64) -> String {
 async fn a_relations_page_carries_tasks_comments_and_meetings(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (mentor, mentee, relation) = accepted_relation(&app).await;
-    let mut browser = Browser::new(&app);
+    let mut browser = Browser::new(&app, MEMBER);
     browser.sign_in(&mentee.username, PASSWORD).await;
-    let mut mentor_browser = Browser::new(&app);
+    let mut mentor_browser = Browser::new(&app, MEMBER);
     mentor_browser.sign_in(&mentor.username, PASSWORD).await;
     let base = format!("/app/relations/{relation}");
     let page = browser.get(&base).await;
@@ -975,7 +842,7 @@ async fn a_relations_page_carries_tasks_comments_and_meetings(kind: DbKind) {
     let ics = browser.get(&format!("{path}/calendar.ics")).await;
     assert_eq!(ics.status, StatusCode::OK);
     assert!(ics.body.contains("BEGIN:VCALENDAR") && ics.body.contains("Room 2"));
-    let mut stranger = Browser::new(&app);
+    let mut stranger = Browser::new(&app, MEMBER);
     app.user("nosy_member", json!({})).await;
     stranger.sign_in("nosy_member", PASSWORD).await;
     assert_eq!(
@@ -1005,7 +872,7 @@ async fn a_substitute_is_chosen_invited_and_answers_from_the_app_or_the_link(kin
         .user("stand_in_mentor", json!({"available_to_mentor": true}))
         .await;
     let meeting = confirmed_meeting(&app, &mentor, &mentee, relation).await;
-    let mut mentor_browser = Browser::new(&app);
+    let mut mentor_browser = Browser::new(&app, MEMBER);
     mentor_browser.sign_in(&mentor.username, PASSWORD).await;
     let path = format!("/app/meetings/{meeting}");
     let page = mentor_browser.get(&path).await;
@@ -1016,7 +883,7 @@ async fn a_substitute_is_chosen_invited_and_answers_from_the_app_or_the_link(kin
     );
     assert!(page.body.contains("stand_in_mentor"));
     // The mentee sees no candidates.
-    let mut mentee_browser = Browser::new(&app);
+    let mut mentee_browser = Browser::new(&app, MEMBER);
     mentee_browser.sign_in(&mentee.username, PASSWORD).await;
     assert!(
         !mentee_browser
@@ -1034,7 +901,7 @@ async fn a_substitute_is_chosen_invited_and_answers_from_the_app_or_the_link(kin
         .await;
     assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.body);
     // The substitute answers from the app: rejects.
-    let mut sub_browser = Browser::new(&app);
+    let mut sub_browser = Browser::new(&app, MEMBER);
     sub_browser.sign_in("stand_in_mentor", PASSWORD).await;
     let page = sub_browser.get("/app/invitations").await;
     assert!(
@@ -1135,7 +1002,7 @@ async fn my_data_downloads_as_the_apis_export(kind: DbKind) {
     assert_eq!(from_app["profile"]["username"], json!("dora_d"));
     assert_eq!(from_app["relations"], from_api["relations"]);
     // Without a session there is nothing to download.
-    let mut stranger = Browser::new(&app);
+    let mut stranger = Browser::new(&app, MEMBER);
     let answer = stranger.get("/app/my-data.json").await;
     assert_ne!(answer.status, StatusCode::OK);
     assert!(!answer.body.contains("dora_d@example.com"));
