@@ -402,6 +402,15 @@ local terms = {"ada", "gra", "lan", "inu", "bar", "sge", "ona", "fra", "ken", "d
 request = function()
   return wrk.format("GET", "/app/members?search=" .. terms[math.random(#terms)])
 end""")
+    # A common skill (one member in eight) on a random page, or now and then a rare one (one in 10,007).
+    skills = """
+local words = {"rust", "python", "sql", "databases", "design", "android", "ios", "flutter", "security", "testing",
+               "devops", "cloud", "data", "web", "career", "writing", "haskell"}
+request = function()
+  return wrk.format("GET", "%s" .. words[math.random(#words)] .. "&page=" .. math.random(1, 5))
+end"""
+    skill_search = lua(work, "skill-search", skills % "/users?per_page=20&skills=")
+    member_skills = lua(work, "member-skills", skills % "/app/members?skills=")
     member_page = lua(work, "member-page",
                       f"request = function() return wrk.format('GET', '/app/members/' .. math.random(2, {users})) end")
     console_member = lua(work, "console-member",
@@ -423,6 +432,7 @@ wrk.headers["Content-Type"] = "application/json"
         ("GET /health", "/health", None),
         ("GET /users/<id>", "/", random_user),
         ("GET /users?search=<3 letters>", "/", search),
+        ("GET /users?skills=<word>", "/", skill_search),
         ("GET /users/verified", "/users/verified", None),
         ("GET /user", "/user", None),
         ("GET /mentorship_relations", "/mentorship_relations", None),
@@ -445,6 +455,7 @@ wrk.headers["Content-Type"] = "application/json"
         ("member: members", "/app/members", None),
         ("member: members?available_to_mentor", "/app/members?available_to_mentor=true", None),
         ("member: members?search=<3 letters>", "/", member_search),
+        ("member: members?skills=<word>", "/", member_skills),
         ("member: members/<id>", "/", member_page),
         ("member: relations", "/app/relations", None),
         ("member: relations/<id>", f"/app/relations/{relation_id}", None),

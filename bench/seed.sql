@@ -4,8 +4,9 @@
 -- first accepted for one pair in ten (completed otherwise), the second pending for one pair in
 -- ten (cancelled otherwise). Each relation has five tasks, two of them done; each accepted
 -- relation has a confirmed meeting next week. Every member lists two skills and two interests
--- from sixteen words, and mentors' words are indexed for ranking substitute candidates as the
--- server would index them.
+-- from sixteen words (one in 10,007 a rare seventeenth), and their words are indexed for the
+-- directory's skills filter and for ranking substitute candidates as the server would index
+-- them.
 CREATE TEMPORARY TABLE vocabulary (n INTEGER PRIMARY KEY, word TEXT NOT NULL);
 INSERT INTO vocabulary (n, word) VALUES (0, 'rust'), (1, 'python'), (2, 'sql'), (3, 'databases'), (4, 'design'), (5, 'android'), (6, 'ios'), (7, 'flutter'), (8, 'security'), (9, 'testing'), (10, 'devops'), (11, 'cloud'), (12, 'data'), (13, 'web'), (14, 'career'), (15, 'writing');
 
@@ -18,7 +19,8 @@ SELECT
     'member_' || i, 'member_' || i || '@example.com',
     (SELECT password_hash FROM users WHERE id = 1), 1700000000.0 + i, TRUE, TRUE, 1700000000.0 + i,
     i % 2 = 0, i % 2 = 1, 'Seeded member number ' || i,
-    (SELECT word FROM vocabulary WHERE n = i % 16) || ', ' || (SELECT word FROM vocabulary WHERE n = (i / 16) % 16),
+    (SELECT word FROM vocabulary WHERE n = i % 16) || ', ' || (SELECT word FROM vocabulary WHERE n = (i / 16) % 16)
+        || CASE WHEN i % 10007 = 0 THEN ', haskell' ELSE '' END,
     (SELECT word FROM vocabulary WHERE n = (i / 256) % 16) || ', ' || (SELECT word FROM vocabulary WHERE n = (i * 7 + 3) % 16)
 FROM n;
 
@@ -28,6 +30,13 @@ SELECT (SELECT word FROM vocabulary WHERE n = id % 16), id, 'skills' FROM users 
 UNION SELECT (SELECT word FROM vocabulary WHERE n = (id / 16) % 16), id, 'skills' FROM users WHERE id > 1 AND available_to_mentor
 UNION SELECT (SELECT word FROM vocabulary WHERE n = (id / 256) % 16), id, 'interests' FROM users WHERE id > 1 AND available_to_mentor
 UNION SELECT (SELECT word FROM vocabulary WHERE n = (id * 7 + 3) % 16), id, 'interests' FROM users WHERE id > 1 AND available_to_mentor;
+
+-- Every verified member's skill words, for the directory's skills filter; one member in 10,007
+-- also has the rare 'haskell'.
+INSERT INTO member_skills (word, user_id)
+SELECT (SELECT word FROM vocabulary WHERE n = id % 16), id FROM users WHERE id > 1
+UNION SELECT (SELECT word FROM vocabulary WHERE n = (id / 16) % 16), id FROM users WHERE id > 1
+UNION SELECT 'haskell', id FROM users WHERE id > 1 AND id % 10007 = 0;
 
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2 * (:N / 2) - 1)
 INSERT INTO mentorship_relations (mentor_id, mentee_id, action_user_id, creation_date, accept_date, start_date,

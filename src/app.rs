@@ -83,6 +83,10 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
     let worker_task = tokio::spawn(worker.run(shutdown_rx.clone()));
+    let chainer_task = tokio::spawn(crate::services::audit::run_chainer(
+        state.clone(),
+        shutdown_rx.clone(),
+    ));
     let scheduler_task = options.run_scheduler.then(|| {
         tokio::spawn(crate::jobs::run_scheduler(
             state.clone(),
@@ -112,6 +116,7 @@ pub async fn start(config: Config, options: ServeOptions) -> anyhow::Result<Runn
         crate::http::serve::serve(listener, router, limits, signal).await;
         for (name, task) in [
             ("outbox worker", Some(worker_task)),
+            ("audit chainer", Some(chainer_task)),
             ("scheduler", scheduler_task),
         ] {
             if let Some(Err(err)) = match task {
@@ -165,6 +170,8 @@ pub async fn run_job_once(config: Config, job: Job, clock: Clock) -> anyhow::Res
     let started = std::time::Instant::now();
     let changed = job.run(&state, clock.now()).await?;
     let seconds = started.elapsed().as_secs_f64();
+    // No chainer runs in this process: chain the job's audit events before leaving.
+    state.chain_pending_audit().await?;
     let worker = outbox_worker(&state)?;
     let deadline = std::time::Instant::now() + BUDGET;
     while std::time::Instant::now() < deadline {

@@ -173,6 +173,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let state = app::connect(config, Clock::system()).await?;
             let user = mentorship::services::admin::grant_by_operator(&state, &who).await?;
+            // No chainer runs in this process: chain the grant's audit event before leaving.
+            state.chain_pending_audit().await?;
             println!("{} ({}) is now an admin", user.username, user.email);
             Ok(())
         }

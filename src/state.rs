@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::domain::audit::{self, Event};
+use crate::domain::audit::{self, Event, UnchainedEvent};
 use crate::domain::clock::Clock;
 use crate::error::Result;
 use crate::mail::Outgoing;
@@ -16,6 +16,9 @@ use crate::outbox::Message;
 use crate::security::Keys;
 use crate::security::password::PasswordHasher;
 use crate::store::{self, Db, Tx};
+
+/// Pending audit events chained per transaction.
+const CHAIN_BATCH: i64 = 500;
 
 /// Everything a request or a job needs, cheap to clone.
 #[derive(Clone)]
@@ -27,6 +30,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Wakes the outbox worker once a transaction that queued a message has committed.
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the audit chainer once a transaction that staged audit events has committed.
+    pub audit_wake: Arc<Notify>,
     /// True once shutdown has begun: readiness answers 503 so the load balancer drains us.
     pub draining: Arc<AtomicBool>,
     /// The end of the audit chain as this process last committed it (SQLite only: its writers
@@ -47,6 +52,7 @@ impl AppState {
             clock,
             hasher: PasswordHasher::new(hashing_threads),
             outbox_wake: Arc::new(Notify::new()),
+            audit_wake: Arc::new(Notify::new()),
             draining: Arc::new(AtomicBool::new(false)),
             audit_head: Arc::default(),
         }
@@ -77,6 +83,40 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(head);
     }
 
+    /// PostgreSQL: chains every pending audit event (`audit_pending`), oldest first, in
+    /// batches, each in a short transaction under the chaining lock; returns how many. Run by
+    /// the chainer after changes commit, and by every reader of the trail before it reads (if
+    /// a chainer holds the lock, this waits for it and then finds little or nothing left), so
+    /// a reader sees every change committed before it. SQLite chains in the change's own
+    /// transaction instead: nothing is pending there unless written by hand.
+    pub async fn chain_pending_audit(&self) -> Result<u64> {
+        // Nothing pending in a plain read means every change committed before it is chained
+        // (an event leaves `audit_pending` in the transaction that chains it): no lock needed.
+        if !store::audit::any_pending(&self.db).await? {
+            return Ok(0);
+        }
+        let mut chained = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            store::audit::lock_chain(&mut tx).await?;
+            let pending = store::audit::pending(&mut tx, CHAIN_BATCH).await?;
+            if pending.is_empty() {
+                tx.commit().await?;
+                return Ok(chained);
+            }
+            let head = store::audit::head(&mut tx).await?;
+            let (ids, events): (Vec<i64>, Vec<UnchainedEvent>) = pending.into_iter().unzip();
+            let rows = audit::chain((head.0, &head.1), events);
+            store::audit::append(&mut tx, &rows).await?;
+            store::audit::unstage(&mut tx, &ids).await?;
+            tx.commit().await?;
+            chained += ids.len() as u64;
+            if (ids.len() as i64) < CHAIN_BATCH {
+                return Ok(chained);
+            }
+        }
+    }
+
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::SeqCst)
     }
@@ -104,6 +144,24 @@ pub struct Erasure {
 }
 
 impl UnitOfWork<'_> {
+    /// SQLite: chains the change's events after the head and inserts them in its own
+    /// transaction, which already excludes every other writer. Returns the new head.
+    async fn chain_in_transaction(&mut self, events: Vec<UnchainedEvent>) -> Result<(i64, String)> {
+        // With one event and the head this process committed last, one conditional insert;
+        // if another process appended since, it inserts nothing and the head is read.
+        if let (Some(seen), 1) = (self.state.audit_head_seen(), events.len()) {
+            let rows = audit::chain((seen.0, &seen.1), events.clone());
+            if store::audit::append_if_head(&mut self.tx, (seen.0, &seen.1), &rows[0]).await? {
+                return Ok((rows[0].seq, rows[0].hash.clone()));
+            }
+        }
+        let head = store::audit::head(&mut self.tx).await?;
+        let rows = audit::chain((head.0, &head.1), events);
+        store::audit::append(&mut self.tx, &rows).await?;
+        let last = rows.last().expect("at least one event");
+        Ok((last.seq, last.hash.clone()))
+    }
+
     /// The transaction, for the store's functions.
     pub fn tx(&mut self) -> &mut Tx {
         &mut self.tx
@@ -153,47 +211,42 @@ impl UnitOfWork<'_> {
         if let Some((user_id, key)) = &context.idempotency {
             store::idempotency::mark_committed(&mut self.tx, *user_id, key).await?;
         }
-        let mut head_before = None;
-        let mut head_after = None;
+        let mut sqlite_head = None;
+        let mut staged = false;
         if !self.audit.is_empty() {
-            let now = self.state.clock.now();
-            let known = match (&self.tx, self.audit.len()) {
-                (Tx::Sqlite(..), 1) => self.state.audit_head_seen(),
-                _ => None,
-            };
-            let mut appended = None;
-            if let Some(head) = known {
-                let rows = audit::chain((head.0, &head.1), &self.audit, now, &context.origin);
-                if store::audit::append_if_head(&mut self.tx, (head.0, &head.1), &rows[0]).await? {
-                    appended = Some((head.0, rows));
+            let mut events = audit::unchained(&self.audit, self.state.clock.now(), &context.origin);
+            if !self.erasures.is_empty() {
+                // The erasing change's own events keep no personal detail either (their
+                // client address is the leaving member's).
+                for event in &mut events {
+                    (event.detail, event.client) = (None, None);
                 }
             }
-            let (before, rows) = match appended {
-                Some(done) => done,
-                None => {
-                    // Last, so the head of the chain (which serializes every audited change
-                    // on PostgreSQL) is held only from here to the commit.
-                    let head = store::audit::lock_head(&mut self.tx).await?;
-                    let rows = audit::chain((head.0, &head.1), &self.audit, now, &context.origin);
-                    store::audit::append(&mut self.tx, &rows).await?;
-                    (head.0, rows)
-                }
-            };
-            head_before = Some(before);
-            head_after = rows.last().map(|e| (e.seq, e.hash.clone()));
+            if self.tx.is_postgres() {
+                // Unchained, without the chain's lock, so changes commit in parallel; the
+                // chainer chains them in a batch right after (`services::audit::run_chainer`).
+                store::audit::stage(&mut self.tx, &events).await?;
+                staged = true;
+            } else {
+                sqlite_head = Some(self.chain_in_transaction(events).await?);
+            }
         }
         for erasure in &self.erasures {
             store::outbox::discard_unsent_to(&mut self.tx, &erasure.email).await?;
             store::rate_limits::forget(&mut self.tx, &erasure.email).await?;
             store::rate_limits::forget(&mut self.tx, &erasure.username).await?;
-            let after = head_before.unwrap_or(i64::MAX);
-            store::audit::erase_member(&mut self.tx, erasure.user_id, after).await?;
+            // So no chainer moves their pending events, detail and all, between the two
+            // updates of `erase_member`.
+            store::audit::lock_chain(&mut self.tx).await?;
+            store::audit::erase_member(&mut self.tx, erasure.user_id).await?;
             store::idempotency::forget_member(&mut self.tx, erasure.user_id).await?;
         }
-        let sqlite = !self.tx.is_postgres();
         self.tx.commit().await?;
-        if sqlite && let Some(head) = head_after {
+        if let Some(head) = sqlite_head {
             self.state.audit_head_committed(head);
+        }
+        if staged {
+            self.state.audit_wake.notify_one();
         }
         if !self.outbox.is_empty() {
             self.state.outbox_wake.notify_one();

@@ -129,34 +129,59 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
-/// Chains `events` after the head (`seq`, `hash`): the rows to insert, in order.
-pub fn chain(
-    head: (i64, &str),
-    events: &[Event],
-    at: Timestamp,
-    origin: &Origin,
-) -> Vec<StoredEvent> {
-    let (mut seq, prev) = head;
-    let mut prev = prev.to_owned();
+/// An event as written with its change, before it has a place in the chain: its time, actor,
+/// action, subject and origin. On PostgreSQL it waits in `audit_pending` until a chaining step
+/// gives it a `seq` and hashes; on SQLite it is chained at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnchainedEvent {
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub subject: String,
+    pub request_id: Option<String>,
+    /// JSON text; `None` once erased.
+    pub detail: Option<String>,
+    pub client: Option<String>,
+}
+
+/// The events a change queued, stamped with its time and origin.
+pub fn unchained(events: &[Event], at: Timestamp, origin: &Origin) -> Vec<UnchainedEvent> {
     // Stored times are microseconds (PostgreSQL keeps no more): hash what reads back.
     let at = (at * 1e6).round() / 1e6;
     events
         .iter()
+        .map(|event| UnchainedEvent {
+            at,
+            actor_id: event.actor,
+            action: event.action.to_owned(),
+            subject: event.subject.clone(),
+            request_id: origin.request_id.clone(),
+            detail: Some(event.detail.to_string()),
+            client: origin.client.clone(),
+        })
+        .collect()
+}
+
+/// Chains `events` after the head (`seq`, `hash`), in order: the rows to insert.
+pub fn chain(head: (i64, &str), events: Vec<UnchainedEvent>) -> Vec<StoredEvent> {
+    let (mut seq, prev) = head;
+    let mut prev = prev.to_owned();
+    events
+        .into_iter()
         .map(|event| {
             seq += 1;
-            let detail = event.detail.to_string();
             let mut stored = StoredEvent {
                 seq,
-                at,
-                actor_id: event.actor,
-                action: event.action.to_owned(),
-                subject: event.subject.clone(),
-                request_id: origin.request_id.clone(),
-                detail_digest: detail_digest(Some(&detail), origin.client.as_deref()),
+                at: event.at,
+                actor_id: event.actor_id,
+                action: event.action,
+                subject: event.subject,
+                request_id: event.request_id,
+                detail_digest: detail_digest(event.detail.as_deref(), event.client.as_deref()),
                 prev_hash: std::mem::take(&mut prev),
                 hash: String::new(),
-                detail: Some(detail),
-                client: origin.client.clone(),
+                detail: event.detail,
+                client: event.client,
             };
             stored.hash = event_hash(&stored);
             prev = stored.hash.clone();
@@ -420,7 +445,10 @@ mod tests {
             client: Some("127.0.0.1".into()),
             request_id: Some("r-1".into()),
         };
-        chain((0, GENESIS), &events, 1_780_000_000.123_456, &origin)
+        chain(
+            (0, GENESIS),
+            unchained(&events, 1_780_000_000.123_456, &origin),
+        )
     }
 
     fn verify(events: &[StoredEvent], head: (i64, &str)) -> Result<u64, Fault> {

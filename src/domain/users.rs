@@ -172,7 +172,11 @@ fn optional_flag(object: &Map<String, Value>, key: &str, invalid: Message) -> Re
     }
 }
 
-/// The words of a profile text (skills, interests) that substitute candidates are matched on:
+/// How many skill words a directory query filters on.
+pub const SKILL_WORDS_PER_QUERY: usize = 3;
+
+/// The words of a profile text (skills, interests) that substitute candidates and the
+/// directory's skills filter are matched on:
 /// lower-cased, split at anything but letters, digits, `+` and `#` (so `C++` and `C#` stay
 /// words), at least two characters long, each once, at most 32.
 pub fn profile_words(text: &str) -> Vec<String> {
@@ -256,6 +260,9 @@ pub struct DirectoryQuery {
     pub search: Option<String>,
     pub need_mentoring: Option<bool>,
     pub available_to_mentor: Option<bool>,
+    /// Words the member's skills must all hold (the first three of the `skills` text, split
+    /// like [`profile_words`]).
+    pub skills: Vec<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -287,6 +294,10 @@ impl DirectoryQuery {
                 .filter(|s| !s.is_empty()),
             need_mentoring: flag("need_mentoring"),
             available_to_mentor: flag("available_to_mentor"),
+            skills: profile_words(query.get("skills").map_or("", String::as_str))
+                .into_iter()
+                .take(SKILL_WORDS_PER_QUERY)
+                .collect(),
             limit: per_page,
             offset: (page - 1).saturating_mul(per_page),
         }
@@ -327,6 +338,11 @@ impl utoipa::IntoParams for DirectoryQuery {
                 "available_to_mentor",
                 Type::Boolean,
                 "Only members who are, or are not.",
+            ),
+            query_param(
+                "skills",
+                Type::String,
+                "Only members whose skills hold each of these words (any case; the first three).",
             ),
         ]
     }

@@ -128,6 +128,7 @@ pub async fn confirm_email(state: &AppState, token: &str) -> Result<Message> {
         TokenUse::Consumed { user_id } => {
             if store::users::set_verified(work.tx(), user_id, now).await? == 1 {
                 store::substitutes::refresh_words(work.tx(), user_id).await?;
+                store::users::refresh_skills(work.tx(), user_id).await?;
                 work.audit(Event::new(
                     Some(user_id),
                     "email.verify",

@@ -54,7 +54,7 @@ pub async fn export(state: &AppState, me: i64) -> Result<DataExport> {
             })
             .collect()
     };
-    let audit_events = store::audit::of_member(&state.db, me)
+    let audit_events = super::audit::of_member(state, me)
         .await?
         .into_iter()
         .map(AuditEvent::from)

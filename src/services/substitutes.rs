@@ -98,6 +98,7 @@ pub async fn candidates(
                 search: Some(search.clone()),
                 need_mentoring: None,
                 available_to_mentor: Some(true),
+                skills: Vec::new(),
             };
             store::users::list_public(&state.db, &filter, pool_size, 0)
                 .await?

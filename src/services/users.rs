@@ -35,6 +35,7 @@ pub async fn update_me(state: &AppState, user_id: i64, update: ProfileUpdate) ->
         .await
         .on_constraint(Constraint::UsernameTaken, taken)?;
     store::substitutes::refresh_words(work.tx(), user_id).await?;
+    store::users::refresh_skills(work.tx(), user_id).await?;
     work.commit().await?;
     Ok(messages::USER_SUCCESSFULLY_UPDATED)
 }
@@ -130,6 +131,7 @@ pub async fn directory(
         search: query.search,
         need_mentoring: query.need_mentoring,
         available_to_mentor: query.available_to_mentor,
+        skills: query.skills,
     };
     let rows = store::users::list_public(&state.db, &filter, query.limit, query.offset).await?;
     Ok(rows.into_iter().map(public_view).collect())

@@ -1,8 +1,9 @@
 //! The audit trail's tables: events, the head of the chain (locked by every append, so the
-//! chain stays linear across instances) and the anchor pruning leaves.
+//! chain stays linear across instances), the events waiting to be chained and the anchor
+//! pruning leaves.
 
-use super::{Conn, Tx, with_conn, with_tx};
-use crate::domain::audit::StoredEvent;
+use super::{Conn, Db, Tx, in_json_list, json_list, with_conn, with_db, with_tx};
+use crate::domain::audit::{StoredEvent, UnchainedEvent};
 use crate::domain::clock::Timestamp;
 
 /// An event row (the domain's type knows no SQL).
@@ -46,19 +47,6 @@ fn events(rows: Vec<EventRow>) -> Vec<StoredEvent> {
 const EVENT_COLUMNS: &str = "seq, at, actor_id, action, subject, request_id, detail_digest, \
     prev_hash, hash, detail, client";
 
-/// Locks the head of the chain until the transaction ends: its seq and hash. On SQLite the
-/// transaction already holds the database's write lock (`BEGIN IMMEDIATE`), which does the same.
-pub async fn lock_head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
-    let sql = if tx.is_postgres() {
-        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
-    } else {
-        "SELECT seq, hash FROM audit_head WHERE id = 1"
-    };
-    with_tx!(tx, |c| sqlx::query_as::<_, (i64, String)>(sql)
-        .fetch_one(c)
-        .await)
-}
-
 /// Appends chained events; the head moves to the last one by trigger (`audit_events_head`).
 pub async fn append(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), sqlx::Error> {
     if events.is_empty() {
@@ -99,6 +87,132 @@ pub async fn append(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), sqlx::Err
     }
     // The head follows by trigger (`audit_events_head`).
     Ok(())
+}
+
+/// The advisory lock that serializes chaining on PostgreSQL (any constant no other lock uses:
+/// "audit" in ASCII). An advisory lock, not the head's row lock, so a chaining step that finds
+/// nothing to chain writes nothing and its commit costs no WAL flush.
+const CHAIN_LOCK: i64 = 0x0061_7564_6974;
+
+/// PostgreSQL: takes the chaining lock until the transaction ends. SQLite's write transaction
+/// already excludes every other writer.
+pub async fn lock_chain(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHAIN_LOCK)
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The head of the chain, read without a lock (the caller holds [`lock_chain`]).
+pub async fn head(tx: &mut Tx) -> Result<(i64, String), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query_as::<_, (i64, String)>(
+        "SELECT seq, hash FROM audit_head WHERE id = 1"
+    )
+    .fetch_one(c)
+    .await)
+}
+
+/// Whether any event waits to be chained.
+pub async fn any_pending(db: &Db) -> Result<bool, sqlx::Error> {
+    with_db!(db, |c| sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM audit_pending)"
+    )
+    .fetch_one(c)
+    .await)
+}
+
+/// Inserts a change's events into `audit_pending`, unchained, in order.
+pub async fn stage(tx: &mut Tx, events: &[UnchainedEvent]) -> Result<(), sqlx::Error> {
+    // 7 parameters a row; SQLite parses many parameters slowly (see `outbox::enqueue`).
+    let rows_per_statement = if tx.is_postgres() { 400 } else { 40 };
+    for chunk in events.chunks(rows_per_statement) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=7).map(|k| format!("${}", i * 7 + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_pending (at, actor_id, action, subject, request_id, detail, client)
+             VALUES {}",
+            values.join(", ")
+        );
+        with_tx!(tx, |c| {
+            let mut query =
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone())).persistent(chunk.len() == 1);
+            for e in chunk {
+                query = query
+                    .bind(e.at)
+                    .bind(e.actor_id)
+                    .bind(&e.action)
+                    .bind(&e.subject)
+                    .bind(&e.request_id)
+                    .bind(&e.detail)
+                    .bind(&e.client);
+            }
+            query.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// A pending event row.
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: i64,
+    at: Timestamp,
+    actor_id: Option<i64>,
+    action: String,
+    subject: String,
+    request_id: Option<String>,
+    detail: Option<String>,
+    client: Option<String>,
+}
+
+/// Up to `limit` pending events, oldest first, with their ids.
+pub async fn pending(tx: &mut Tx, limit: i64) -> Result<Vec<(i64, UnchainedEvent)>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id, at, actor_id, action, subject, request_id, detail, client
+         FROM audit_pending ORDER BY id {}",
+        super::limit_offset(limit, 0)
+    );
+    let rows = with_tx!(tx, |c| sqlx::query_as::<_, PendingRow>(
+        sqlx::AssertSqlSafe(sql.clone())
+    )
+    .fetch_all(c)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let event = UnchainedEvent {
+                at: r.at,
+                actor_id: r.actor_id,
+                action: r.action,
+                subject: r.subject,
+                request_id: r.request_id,
+                detail: r.detail,
+                client: r.client,
+            };
+            (r.id, event)
+        })
+        .collect())
+}
+
+/// Deletes pending events once chained: exactly these ids (an event with a smaller id may
+/// commit later than the ones read, and must stay for the next step).
+pub async fn unstage(tx: &mut Tx, ids: &[i64]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "DELETE FROM audit_pending WHERE {}",
+        in_json_list(tx.is_postgres(), "id", 1, "BIGINT")
+    );
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(json_list(ids))
+        .execute(c)
+        .await
+        .map(|_| ()))
 }
 
 /// Appends one event if the head is still `head` (seq, hash), in one statement: for SQLite,
@@ -242,23 +356,25 @@ pub async fn of_member(
 }
 
 /// Erases the personal detail (JSON detail, client address) of every event a member did or
-/// that names them; what the chain covers stays, so it still verifies.
-///
-/// Events after `after_seq` (those the erasing change itself wrote, whose client is the
-/// leaving member's) are erased too.
-pub async fn erase_member(tx: &mut Tx, user_id: i64, after_seq: i64) -> Result<u64, sqlx::Error> {
-    with_tx!(tx, |c| sqlx::query(
-        "UPDATE audit_events SET detail = NULL, client = NULL
-         WHERE seq IN (SELECT seq FROM audit_events WHERE actor_id = $1
-                       UNION SELECT seq FROM audit_events WHERE subject = $2
-                       UNION SELECT seq FROM audit_events WHERE seq > $3)"
-    )
-    .bind(user_id)
-    .bind(format!("user:{user_id}"))
-    .bind(after_seq)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))
+/// that names them, chained or pending; what the chain covers stays, so it still verifies.
+/// (The erasing change's own events are erased before they are written.)
+pub async fn erase_member(tx: &mut Tx, user_id: i64) -> Result<u64, sqlx::Error> {
+    let mut erased = 0;
+    // A union of two index lookups (actor, subject) rather than one scan for an OR.
+    for (table, key) in [("audit_events", "seq"), ("audit_pending", "id")] {
+        let sql = format!(
+            "UPDATE {table} SET detail = NULL, client = NULL
+             WHERE {key} IN (SELECT {key} FROM {table} WHERE actor_id = $1
+                             UNION SELECT {key} FROM {table} WHERE subject = $2)"
+        );
+        erased += with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(user_id)
+            .bind(format!("user:{user_id}"))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(erased)
 }
 
 /// Deletes up to `limit` of the oldest events older than `before`, moving the anchor to the

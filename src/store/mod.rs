@@ -227,20 +227,22 @@ impl Db {
         .fetch_all(c)
         .await)?;
         for name in pending {
-            match name.as_str() {
-                "mentor_words" => {
-                    let mut after = 0;
-                    loop {
-                        let mut tx = self.begin().await?;
-                        let last = substitutes::backfill_words_step(&mut tx, after, 1_000).await?;
-                        tx.commit().await?;
-                        match last {
-                            Some(last) => after = last,
-                            None => break,
-                        }
+            // Each backfill goes through the members in id order, a batch per transaction.
+            let mut after = 0;
+            loop {
+                let mut tx = self.begin().await?;
+                let last = match name.as_str() {
+                    "mentor_words" => {
+                        substitutes::backfill_words_step(&mut tx, after, 1_000).await?
                     }
+                    "member_skills" => users::backfill_skills_step(&mut tx, after, 1_000).await?,
+                    other => anyhow::bail!("unknown backfill {other:?}"),
+                };
+                tx.commit().await?;
+                match last {
+                    Some(last) => after = last,
+                    None => break,
                 }
-                other => anyhow::bail!("unknown backfill {other:?}"),
             }
             let mut tx = self.begin().await?;
             backfill_done(&mut tx, &name).await?;

@@ -4,7 +4,7 @@ use super::{Db, Tx, with_db, with_tx};
 use crate::domain::clock::Timestamp;
 use crate::domain::console::MemberFilter;
 use crate::domain::relations::RelationState;
-use crate::domain::users::ProfileUpdate;
+use crate::domain::users::{ProfileUpdate, SKILL_WORDS_PER_QUERY};
 
 /// A whole `users` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -290,6 +290,81 @@ pub struct UserFilter {
     pub search: Option<String>,
     pub need_mentoring: Option<bool>,
     pub available_to_mentor: Option<bool>,
+    /// Skill words the member must all have (`member_skills`); the first three count.
+    pub skills: Vec<String>,
+}
+
+/// The conditions of the skill words, bound as `$5` to `$7`.
+const SKILL_CONDITIONS: [&str; SKILL_WORDS_PER_QUERY] = [
+    "u.id IN (SELECT user_id FROM member_skills WHERE word = $5)",
+    "u.id IN (SELECT user_id FROM member_skills WHERE word = $6)",
+    "u.id IN (SELECT user_id FROM member_skills WHERE word = $7)",
+];
+
+/// Replaces a member's skill words (`member_skills`): those of their skills if they are
+/// verified, none otherwise.
+pub async fn refresh_skills(tx: &mut Tx, user_id: i64) -> Result<(), sqlx::Error> {
+    with_tx!(tx, |c| sqlx::query(
+        "DELETE FROM member_skills WHERE user_id = $1"
+    )
+    .bind(user_id)
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
+    let skills = with_tx!(tx, |c| sqlx::query_scalar::<_, Option<String>>(
+        "SELECT skills FROM users WHERE id = $1 AND is_email_verified"
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    insert_skills(tx, user_id, skills.flatten().as_deref()).await
+}
+
+async fn insert_skills(tx: &mut Tx, user_id: i64, skills: Option<&str>) -> Result<(), sqlx::Error> {
+    let words = crate::domain::users::profile_words(skills.unwrap_or_default());
+    // (`WHERE true`: SQLite reads `ON CONFLICT` after a bare `SELECT ... FROM` as a join.)
+    if words.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO member_skills (word, user_id)
+         SELECT value, $1 FROM {} WHERE true ON CONFLICT DO NOTHING",
+        if tx.is_postgres() {
+            "json_array_elements_text($2::json) AS words (value)"
+        } else {
+            "json_each($2)"
+        }
+    );
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(user_id)
+        .bind(super::json_list(&words))
+        .execute(c)
+        .await
+        .map(|_| ()))
+}
+
+/// Fills `member_skills` for the verified members after `after` (by id), up to `limit` of
+/// them; returns the last id done, or `None` when there were none left (the backfill of
+/// migration 0041).
+pub async fn backfill_skills_step(
+    tx: &mut Tx,
+    after: i64,
+    limit: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let members = with_tx!(tx, |c| sqlx::query_as::<_, (i64, Option<String>)>(
+        sqlx::AssertSqlSafe(format!(
+            "SELECT id, skills FROM users WHERE id > $1 AND is_email_verified ORDER BY id {}",
+            super::limit_offset(limit, 0)
+        ))
+    )
+    .bind(after)
+    .fetch_all(&mut *c)
+    .await)?;
+    let last = members.last().map(|m| m.0);
+    for (id, skills) in members {
+        insert_skills(tx, id, skills.as_deref()).await?;
+    }
+    Ok(last)
 }
 
 /// One page of the member directory, ordered by id.
@@ -321,6 +396,9 @@ pub async fn list_public(
     if filter.available_to_mentor.is_some() {
         conditions.push("u.available_to_mentor = $4");
     }
+    let skills = &filter.skills[..filter.skills.len().min(SKILL_WORDS_PER_QUERY)];
+    conditions.extend(&SKILL_CONDITIONS[..skills.len()]);
+    let skill = |i: usize| skills.get(i).map(String::as_str).unwrap_or_default();
     let term = search.as_ref().map(|s| s.term.clone()).unwrap_or_default();
     let binds = (
         filter.exclude_id,
@@ -336,7 +414,8 @@ pub async fn list_public(
         // plans their query anew for each call.
         Db::Postgres(pool) if search.is_some() => {
             sqlx::query_as::<_, PublicUserRow>(sqlx::AssertSqlSafe(format!(
-                "SELECT {PUBLIC_COLUMNS} FROM directory_page($1, $2, $3, $4, $5) AS page (id)
+                "SELECT {PUBLIC_COLUMNS} FROM directory_page($1, $2, $3, $4, $5, $6, $7, $8)
+                 AS page (id)
                  JOIN users u ON u.id = page.id {PUBLIC_JOIN}
                  ORDER BY u.id"
             )))
@@ -351,6 +430,9 @@ pub async fn list_public(
             .bind(binds.1)
             .bind(binds.2)
             .bind(binds.3)
+            .bind(skill(0))
+            .bind(skill(1))
+            .bind(skill(2))
             .fetch_all(pool)
             .await
         }
@@ -369,6 +451,9 @@ pub async fn list_public(
             .bind(&binds.1)
             .bind(binds.2)
             .bind(binds.3)
+            .bind(skill(0))
+            .bind(skill(1))
+            .bind(skill(2))
             .fetch_all(c)
             .await)
         }
@@ -386,7 +471,7 @@ enum DirectoryColumns {
 }
 
 /// One page of the directory, for these conditions; binds: $1 the caller, $2 the search term,
-/// $3 need_mentoring, $4 available_to_mentor.
+/// $3 need_mentoring, $4 available_to_mentor, $5 to $7 skill words.
 ///
 /// The page's bounds are written into the SQL ([`super::limit_offset`]): a page of
 /// `/users/verified` was planned anew on every execution otherwise (on PostgreSQL 0.25 ms of

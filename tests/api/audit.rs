@@ -37,6 +37,7 @@ fn assert_broken_at(output: &Output, seq: i64) {
 }
 
 pub async fn execute(app: &TestApp, sql: &str) {
+    app.chain_audit().await;
     let sql = sql.to_owned();
     mentorship::with_db!(&app.state().db, |c| sqlx::query(sqlx::AssertSqlSafe(
         sql.clone()
@@ -48,6 +49,7 @@ pub async fn execute(app: &TestApp, sql: &str) {
 }
 
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    app.chain_audit().await;
     let sql = sql.to_owned();
     mentorship::with_db!(&app.state().db, |c| sqlx::query_scalar::<_, i64>(
         sqlx::AssertSqlSafe(sql.clone())
@@ -104,6 +106,7 @@ async fn some_history(app: &TestApp) -> (User, User, i64) {
 async fn each_change_is_recorded_with_who_what_and_where(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let (mentor, mentee, relation_id) = some_history(&app).await;
+    app.chain_audit().await;
     let rows = mentorship::with_db!(&app.state().db, |c| sqlx::query_as::<
         _,
         (Option<i64>, String, String, Option<String>, Option<String>),
@@ -410,7 +413,39 @@ async fn without_a_retention_the_trail_is_kept(kind: DbKind) {
     );
 }
 
+/// A change commits its events unchained where the chain's lock would serialize commits
+/// (PostgreSQL), and they are chained right after. If the process stops in between, the events
+/// wait in `audit_pending`, and the next reader of the trail chains them first.
+async fn events_left_pending_are_chained_before_anyone_reads_the_trail(kind: DbKind) {
+    let app = TestApp::spawn_with(kind, &[("FIRST_USER_IS_ADMIN", "true")]).await;
+    let (admin, _, _) = some_history(&app).await;
+    let last = scalar(&app, "SELECT MAX(seq) FROM audit_events").await;
+    // What a change that committed, and whose process then stopped, leaves behind.
+    execute(
+        &app,
+        &format!(
+            "INSERT INTO audit_pending (at, actor_id, action, subject, request_id, detail, client)
+             VALUES ({}, {}, 'relation.cancel', 'relation:77', 'left-behind', '{{}}', '10.0.0.7')",
+            app.clock.now(),
+            admin.id
+        ),
+    )
+    .await;
+
+    let (status, events) = app
+        .get("/admin/audit?action=relation.cancel", Some(&admin.token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    assert_eq!(events[0]["id"], last + 1, "chained after the last event");
+    assert_eq!(events[0]["request_id"], "left-behind");
+    assert_eq!(events[0]["client"], "10.0.0.7");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM audit_pending").await, 0);
+    assert_intact(&audit_verify(&app.db_url));
+}
+
 db_tests!(
+    events_left_pending_are_chained_before_anyone_reads_the_trail,
     each_change_is_recorded_with_who_what_and_where,
     throttled_sign_ins_are_counted_not_listed,
     verify_names_the_first_event_edited_deleted_or_reordered,

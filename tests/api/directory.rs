@@ -215,7 +215,100 @@ async fn compacting_the_search_index_keeps_every_answer(kind: DbKind) {
     app.stop().await;
 }
 
+async fn the_skills_filter_finds_members_with_each_word_asked_for(kind: DbKind) {
+    let app = TestApp::spawn(kind).await;
+    let me = app.user("searcher", json!({})).await;
+    let ada = app
+        .user(
+            "ada_lovelace",
+            json!({"name": "Ada Lovelace", "available_to_mentor": true}),
+        )
+        .await;
+    let grace = app
+        .user(
+            "grace_hopper",
+            json!({"name": "Grace Hopper", "need_mentoring": true}),
+        )
+        .await;
+    let skills = |user: &User, skills: &'static str| {
+        let app = &app;
+        let token = user.token.clone();
+        async move {
+            let (status, body) = app
+                .put("/user", Some(&token), json!({"skills": skills}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    };
+    skills(&ada, "Rust, C++ and Machine Learning").await;
+    skills(&grace, "COBOL; compilers").await;
+    let search = |query: &str| {
+        let path = format!("/users?{query}");
+        let token = me.token.clone();
+        let app = &app;
+        async move {
+            let (status, list) = app.get(&path, Some(&token)).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            usernames(&list)
+        }
+    };
+    assert_eq!(search("skills=RUST").await, vec!["ada_lovelace"]);
+    assert_eq!(search("skills=c%2B%2B").await, vec!["ada_lovelace"]);
+    assert_eq!(
+        search("skills=machine%20learning").await,
+        vec!["ada_lovelace"]
+    );
+    assert_eq!(
+        search("skills=machine,cobol").await,
+        Vec::<String>::new(),
+        "every word must match"
+    );
+    assert_eq!(
+        search("skills=rus").await,
+        Vec::<String>::new(),
+        "whole words"
+    );
+    assert_eq!(
+        search("skills=cobol&need_mentoring=true").await,
+        vec!["grace_hopper"]
+    );
+    assert_eq!(
+        search("skills=cobol&available_to_mentor=true").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        search("skills=compilers&search=hop").await,
+        vec!["grace_hopper"],
+        "with a text search (PostgreSQL plans it per call)"
+    );
+    assert_eq!(
+        search("skills=compilers&search=ada").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        search("skills=%20,%20").await,
+        vec!["ada_lovelace", "grace_hopper"],
+        "no word: no filter"
+    );
+    // A profile change moves the member between answers at once.
+    skills(&grace, "Rust").await;
+    assert_eq!(
+        search("skills=rust").await,
+        vec!["ada_lovelace", "grace_hopper"]
+    );
+    assert_eq!(search("skills=cobol").await, Vec::<String>::new());
+    let (_, verified) = app
+        .get(
+            "/users/verified?skills=rust&per_page=1&page=2",
+            Some(&me.token),
+        )
+        .await;
+    assert_eq!(usernames(&verified), vec!["grace_hopper"]);
+    app.stop().await;
+}
+
 crate::db_tests!(
+    the_skills_filter_finds_members_with_each_word_asked_for,
     the_directory_finds_substrings_of_names_and_usernames_in_any_case,
     odd_directory_queries_get_plain_answers,
     text_with_a_nul_character_is_refused_in_any_body,

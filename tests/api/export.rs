@@ -318,6 +318,7 @@ async fn a_deleted_member_is_erased_from_every_table_and_others_keep_their_histo
     );
     // Their audit events keep the chain whole without their personal detail.
     let subject = format!("user:{}", leaver.id);
+    app.chain_audit().await;
     let kept = mentorship::with_db!(&app.state().db, |c| sqlx::query_as::<
         _,
         (String, Option<String>, Option<String>),

@@ -685,7 +685,7 @@ async fn answers_carry_the_security_headers(kind: DbKind) {
         "/login",
         "/docs/",
         "/user/reset_password/some-token",
-        "/user/forgot_password",
+        "/app/forgot-password",
     ] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         let headers = response.headers().clone();
@@ -704,9 +704,16 @@ async fn answers_carry_the_security_headers(kind: DbKind) {
             .unwrap()
             .starts_with("text/html");
         if is_html {
-            let scripts = policy
-                .split(';')
-                .find(|d| d.trim().starts_with("script-src"))
+            // Scripts follow script-src, or default-src without it (the member app and the
+            // console load none: `default-src 'none'`).
+            let directive = |name: &str| {
+                policy
+                    .split(';')
+                    .find(|d| d.trim().starts_with(name))
+                    .map(str::to_owned)
+            };
+            let scripts = directive("script-src")
+                .or_else(|| directive("default-src"))
                 .unwrap_or_else(|| panic!("{path}: no script-src in {policy}"));
             assert!(!scripts.contains("unsafe-inline"), "{path}: {policy}");
             let html = response.text().await.unwrap();
@@ -759,7 +766,7 @@ async fn pages_post_their_forms_and_dead_invitation_links_show_nothing(kind: DbK
     let form = page.split("<form").nth(1).expect("a form");
     assert!(form.to_lowercase().contains("method=\"post\""), "{page}");
     assert!(form.contains("type=\"password\""), "{page}");
-    assert!(page.contains("href=\"/user/forgot_password\""), "{page}");
+    assert!(page.contains("href=\"/app/forgot-password\""), "{page}");
     // A wrong password shows the form again; the right one answers, without JavaScript.
     let post = |password: &'static str| {
         app.client
@@ -825,16 +832,20 @@ async fn pages_post_their_forms_and_dead_invitation_links_show_nothing(kind: DbK
             .contains("You are now the substitute mentor of this meeting.")
     );
     // The reset pages, without JavaScript: ask for a link, follow it, post the new password.
+    // The old address of the asking page leads to the member app's.
     let page = app
         .client
         .get(app.url("/user/forgot_password"))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert!(page.contains("method=\"post\""), "{page}");
+    assert_eq!(page.url().path(), "/app/forgot-password");
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(r#"<form method="post" action="/user/forgot_password""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"href="/app/sign-in""#), "{page}");
     let mails_before = app.mail.to(&mentee.email).len();
     let asked = app
         .client

@@ -562,6 +562,13 @@ impl TestApp {
         &self.server.as_ref().unwrap().state
     }
 
+    /// Chains the audit events still pending, as every reader of the trail does before it
+    /// reads: on PostgreSQL a change's events are chained just after its commit, in the
+    /// background. For tests that read the trail's tables directly.
+    pub async fn chain_audit(&self) {
+        self.state().chain_pending_audit().await.unwrap();
+    }
+
     /// Waits until the outbox has delivered everything queued so far, so a test can assert
     /// what did (or did not) arrive. Mail is delivered before its row is marked sent.
     pub async fn settle_mail(&self) {

@@ -34,6 +34,7 @@ async fn keyed(
 }
 
 async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    app.chain_audit().await;
     mentorship::with_db!(&app.state().db, |c| sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(c)
         .await)

@@ -415,6 +415,20 @@ async fn the_directory_finds_members_and_a_request_is_sent_from_a_members_page(k
     assert!(page.body.contains("grace_mentor") && !page.body.contains("henry_mentee"));
     let page = browser.get("/app/members?search=HENRY").await;
     assert!(!page.body.contains("grace_mentor") && page.body.contains("henry_mentee"));
+    let (status, _) = app
+        .put(
+            "/user",
+            Some(&mentor.token),
+            json!({"skills": "Rust, public speaking"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = browser.get("/app/members?skills=speaking+rust").await;
+    assert!(page.body.contains("grace_mentor") && !page.body.contains("henry_mentee"));
+    assert!(
+        page.body.contains(r#"value="speaking rust""#),
+        "the filter stays in its field"
+    );
 
     let page = browser.get(&format!("/app/members/{}", mentor.id)).await;
     assert_eq!(page.status, StatusCode::OK);

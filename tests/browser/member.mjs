@@ -1,8 +1,9 @@
 // The member web app's whole story in Debian's headless Chromium through playwright-core: a
 // mentor, a mentee and a substitute, each in their own browser context, sign up, verify through
-// the e-mailed link, fill in their profile; the mentee finds the mentor and sends a request, the
-// mentor accepts; a task and a comment; a meeting proposed and accepted; the mentor invites the
-// substitute, who accepts through the e-mailed link; everyone signs out. No console error, no
+// the e-mailed link, fill in their profile; the mentee finds the mentor by skill and sends a
+// request, the mentor accepts; a task and a comment; a meeting proposed and accepted; the mentor
+// invites the substitute, who accepts through the e-mailed link; everyone signs out; the mentee
+// resets a forgotten password through the e-mailed link and signs in with it. No console error, no
 // failed request, no page wider than a 360 px screen. Writes screenshots of the main pages.
 //
 // Usage (run.sh sets these): BASE=http://127.0.0.1:PORT MAIL_DIR=... SHOTS=... node member.mjs
@@ -117,9 +118,12 @@ async function main() {
   // The mentee finds the mentor and sends a request.
   await mentee.page.goto(`${BASE}/app/members`);
   await mentee.page.getByLabel('Available to mentor').check();
-  await mentee.page.getByLabel('Name or username').fill('rosa');
+  await mentee.page.getByLabel('Skills (each word)').fill('Databases');
   await Promise.all([mentee.page.waitForNavigation(), mentee.page.getByRole('button', { name: 'Search' }).click()]);
   await expectText(mentee.page, 'rosa_mentor');
+  if ((await mentee.page.textContent('main')).includes('uma_standin')) {
+    throw new Error('the skills filter let through a mentor without the skill');
+  }
   await shot(mentee.page, 'directory');
   await Promise.all([mentee.page.waitForNavigation(), mentee.page.getByRole('link', { name: 'Rosa Mentor' }).click()]);
   await mentee.page.getByLabel('End date').fill(day(Date.now() + 70 * DAY));
@@ -207,6 +211,25 @@ async function main() {
     await who.page.goto(`${BASE}/app/relations`);
     if (!who.page.url().endsWith('/app/sign-in')) throw new Error('the session outlived sign-out');
   }
+
+  // The mentee forgot their password: a link by e-mail, a new password, signed in with it.
+  const page = mentee.page;
+  await page.goto(`${BASE}/app/sign-in`);
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Forgot your password?' }).click()]);
+  await page.getByLabel('E-mail address').fill('theo_mentee@example.com');
+  await shot(page, 'forgot-password');
+  await press(page, 'Send me a reset link');
+  await expectText(page, 'If an account with that e-mail exists');
+  const reset = await mailLink('theo_mentee@example.com', /http:\/\/[^\s"<>]+\/user\/reset_password\/[A-Za-z0-9_-]+/);
+  await page.goto(reset);
+  await page.getByLabel(/New password/).fill('a-brand-new-pass-2');
+  await press(page, 'Set my new password');
+  await expectText(page, 'Your password has been reset');
+  await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Sign in' }).click()]);
+  await page.getByLabel('Username or e-mail').fill('theo_mentee');
+  await page.getByLabel('Password').fill('a-brand-new-pass-2');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await expectText(page, 'Welcome, Theo Mentee.');
 
   await browser.close();
   if (problems.length) throw new Error(problems.join('\n'));

@@ -145,7 +145,7 @@ pub async fn change_password(
 
 /// E-mails a password reset link (valid 1 hour, single use) to a verified account, at most 3
 /// an hour. The answer is the same whether or not the address belongs to an account. (The
-/// page at `GET /user/forgot_password` posts its form here and gets a page back.)
+/// member app's page at `/app/forgot-password` posts its form here and gets a page back.)
 #[utoipa::path(post, path = "/user/forgot_password", tag = "Users", request_body = EmailAddress,
     responses((status = 200, body = MessageBody), (status = 400, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn forgot_password(

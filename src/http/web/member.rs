@@ -47,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app", get(home))
         .route("/app/sign-in", get(sign_in_page).post(sign_in))
         .route("/app/sign-up", get(sign_up_page).post(sign_up))
+        .route(
+            super::FORGOT_PASSWORD_PAGE,
+            get(|| async { super::forgot_form(StatusCode::OK, None) }),
+        )
         .route("/app/sign-out", post(sign_out))
         .route("/app/sign-out-everywhere", post(sign_out_everywhere))
         .route("/app/profile", get(profile).post(update_profile))
@@ -635,7 +639,7 @@ async fn directory(
         }
     }
     let directory_query = DirectoryQuery::from_query(&params);
-    let kept: Vec<(&str, &str)> = ["search", "available_to_mentor", "need_mentoring"]
+    let kept: Vec<(&str, &str)> = ["search", "skills", "available_to_mentor", "need_mentoring"]
         .into_iter()
         .filter(|key| !get(key).is_empty())
         .map(|key| (key, get(key)))
@@ -648,7 +652,7 @@ async fn directory(
             let view = json!({
                 "next": (rows.len() as i64 == DIRECTORY_PAGE).then_some(page + 1),
                 "previous": (page > 1).then_some(page - 1),
-                "rows": rows, "link": link, "search": get("search"),
+                "rows": rows, "link": link, "search": get("search"), "skills": get("skills"),
                 "available_to_mentor": !get("available_to_mentor").is_empty(),
                 "need_mentoring": !get("need_mentoring").is_empty(),
             });

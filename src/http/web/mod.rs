@@ -89,6 +89,8 @@ impl IntoResponse for PageError {
 }
 
 /// The page the reset e-mail links to: a form that posts the new password. Changes nothing.
+/// It and the forgot-password page are pages of the member app (its frame, its style), at the
+/// addresses the mobile apps' e-mails and forms use.
 #[utoipa::path(get, path = "/user/reset_password/{token}", tag = "Users",
     params(("token" = String, Path)), responses((status = 200, content_type = "text/html", body = String)))]
 pub async fn reset_password_page(PathParams(token): PathParams<String>) -> Response {
@@ -98,8 +100,17 @@ pub async fn reset_password_page(PathParams(token): PathParams<String>) -> Respo
 fn reset_form(status: StatusCode, token: &str, error: Option<&str>) -> Response {
     page(
         status,
-        "reset_password.html",
+        "member/reset_password.html",
         minijinja::context! { title => "Choose a new password", token, error },
+    )
+}
+
+/// A sentence in the member app's frame, with the way to sign in.
+fn member_message(title: &str, status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        "member/message.html",
+        minijinja::context! { title, message, failed => !status.is_success() },
     )
 }
 
@@ -113,7 +124,7 @@ pub async fn reset_password_submitted(state: &AppState, form: FormFields) -> Res
     };
     let title = "Choose a new password";
     private(match outcome {
-        Ok(done) => message_page(title, StatusCode::OK, done.text),
+        Ok(done) => member_message(title, StatusCode::OK, done.text),
         // The password broke a rule: the form again, with the rule.
         Err(Error::Rejected(rejection))
             if rejection.code.as_ref() != messages::PASSWORD_RESET_TOKEN_INVALID.code =>
@@ -124,21 +135,35 @@ pub async fn reset_password_submitted(state: &AppState, form: FormFields) -> Res
                 Some(&rejection.message),
             )
         }
-        Err(err) => PageError(err).into_response(),
+        Err(err) => {
+            let (status, rejection) = shown(err);
+            member_message(title, status, &rejection.message)
+        }
     })
 }
 
-/// A form that asks for a password reset link (the invitation page links here).
+/// The old address of the forgot-password page, which the member app now serves.
 #[utoipa::path(get, path = "/user/forgot_password", tag = "Users",
-    responses((status = 200, content_type = "text/html", body = String)))]
+    responses((status = 303, description = "to /app/forgot-password")))]
 pub async fn forgot_password_page() -> Response {
-    forgot_form(StatusCode::OK, None)
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            HeaderValue::from_static(FORGOT_PASSWORD_PAGE),
+        )],
+    )
+        .into_response()
 }
 
-fn forgot_form(status: StatusCode, error: Option<&str>) -> Response {
+/// The member app's page that asks for a reset link (sign-in and invitation pages link here).
+pub const FORGOT_PASSWORD_PAGE: &str = "/app/forgot-password";
+
+/// The forgot-password form, which posts to `POST /user/forgot_password` like the apps do.
+pub fn forgot_form(status: StatusCode, error: Option<&str>) -> Response {
     page(
         status,
-        "forgot_password.html",
+        "member/forgot_password.html",
         minijinja::context! { title => "Forgot your password?", error },
     )
 }
@@ -151,7 +176,7 @@ pub async fn forgot_password_submitted(state: &AppState, form: FormFields) -> Re
         Err(err) => Err(err),
     };
     match outcome {
-        Ok(done) => message_page("Forgot your password?", StatusCode::OK, done.text),
+        Ok(done) => member_message("Forgot your password?", StatusCode::OK, done.text),
         Err(Error::Rejected(rejection)) => forgot_form(
             super::error::status(rejection.kind),
             Some(&rejection.message),

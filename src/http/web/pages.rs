@@ -17,14 +17,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         "invitation.html",
         include_str!("../../../templates/pages/invitation.html"),
     ),
-    (
-        "reset_password.html",
-        include_str!("../../../templates/pages/reset_password.html"),
-    ),
-    (
-        "forgot_password.html",
-        include_str!("../../../templates/pages/forgot_password.html"),
-    ),
 ];
 
 /// The console's pages (`templates/console/`), on their own layout.
@@ -110,6 +102,14 @@ const MEMBER_TEMPLATES: &[(&str, &str)] = &[
     (
         "member/message.html",
         include_str!("../../../templates/member/message.html"),
+    ),
+    (
+        "member/forgot_password.html",
+        include_str!("../../../templates/member/forgot_password.html"),
+    ),
+    (
+        "member/reset_password.html",
+        include_str!("../../../templates/member/reset_password.html"),
     ),
     (
         "member/sign_in.html",
