@@ -337,19 +337,11 @@ pub async fn check_credentials(
     Ok(user)
 }
 
-/// Counts a throttled sign-in; the first of its hour is an audit event, the rest are counted
-/// (`audit_throttled`), so a flood of guesses cannot flood the trail.
+/// Counts a throttled sign-in; the first of its hour is an audit event, the rest are counted,
+/// so a flood of guesses cannot flood the trail.
 async fn record_throttled(state: &AppState, subject: &str) -> Result<()> {
-    let now = state.clock.now();
-    let window_start = (now / 3_600.0).floor() * 3_600.0;
-    let mut work = state.unit_of_work().await?;
-    if store::audit::count_throttled(work.tx(), subject, window_start).await? == 1 {
-        work.audit(
-            Event::new(None, "login.throttled", subject.to_owned())
-                .with(serde_json::json!({"window_start": window_start})),
-        );
-    }
-    work.commit().await
+    let event = Event::new(None, "login.throttled", subject.to_owned());
+    super::audit::record_throttled(state, subject, event).await
 }
 
 async fn issue_pair(

@@ -109,6 +109,23 @@ pub async fn list(state: &AppState, me: i64, query: AuditQuery) -> Result<Vec<Au
     Ok(rows.into_iter().map(AuditEvent::from).collect())
 }
 
+/// Records an event that a flood could repeat (a refused sign-in, a refused link) at most once
+/// an hour per `key`: the first occurrence of the hour is `event`, with the window in its
+/// detail; the others only add to the count in `audit_throttled`. So guessing cannot flood the
+/// trail, and the count still shows how much was tried.
+pub async fn record_throttled(state: &AppState, key: &str, event: Event) -> Result<()> {
+    let window_start = (state.clock.now() / 3_600.0).floor() * 3_600.0;
+    let mut work = state.unit_of_work().await?;
+    if store::audit::count_throttled(work.tx(), key, window_start).await? == 1 {
+        let mut event = event;
+        if let serde_json::Value::Object(detail) = &mut event.detail {
+            detail.insert("window_start".into(), window_start.into());
+        }
+        work.audit(event);
+    }
+    work.commit().await
+}
+
 /// Records an event that no other change carries (a console page that only shows something,
 /// say). A change records its events on its own unit of work instead
 /// ([`UnitOfWork::audit`](crate::state::UnitOfWork::audit)), so the two commit together.

@@ -577,20 +577,20 @@ pub async fn respond_by_link(
     }
     .await;
     // A refused attempt leaves a trace: which meeting, who (if anyone signed in) and why
-    // (the error's code), never the link's signature or nonce.
+    // (the error's code), never the link's signature or nonce. The first from a client address
+    // in an hour is an event, the others from there are counted: trying links by the thousand
+    // cannot flood the trail.
     if let Err(err) = &outcome
         && let Some(reason) = err.code()
     {
-        let mut work = state.unit_of_work().await?;
-        work.audit(
-            Event::new(
-                caller_id,
-                "substitute.link_refused",
-                audit::meeting(meeting_id),
-            )
-            .with(serde_json::json!({"reason": reason})),
-        );
-        work.commit().await?;
+        let client = crate::context::origin().client.unwrap_or_default();
+        let event = Event::new(
+            caller_id,
+            "substitute.link_refused",
+            audit::meeting(meeting_id),
+        )
+        .with(serde_json::json!({"reason": reason}));
+        super::audit::record_throttled(state, &format!("link_refused:{client}"), event).await?;
     }
     outcome
 }

@@ -437,6 +437,7 @@ async fn a_mangled_signature_is_refused_without_a_server_error(kind: DbKind) {
             with_param(&query, "signature", "%00%FF%0D%0A"),
         ),
     ];
+    let attempts = queries.len();
     for (what, query) in queries {
         let (status, body) =
             post_link(&app, &format!("{path}?{query}"), Some(&s.substitute.token)).await;
@@ -460,6 +461,17 @@ async fn a_mangled_signature_is_refused_without_a_server_error(kind: DbKind) {
         mail_counts(&app, &people).await,
         mails,
         "no mail was queued"
+    );
+    // The attempts from one address are one event in the audit trail, and counted.
+    let scalar = |sql: &'static str| crate::audit::scalar(&app, sql);
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'substitute.link_refused'").await,
+        1
+    );
+    assert_eq!(
+        scalar("SELECT refusals FROM audit_throttled WHERE subject = 'link_refused:127.0.0.1'")
+            .await,
+        attempts as i64 + 2
     );
     app.stop().await;
 }
