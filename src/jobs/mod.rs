@@ -11,16 +11,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::domain::audit::{self, Event};
 use crate::domain::clock::Timestamp;
 use crate::error::Result;
-use crate::state::{AppState, Erasure};
+use crate::state::AppState;
 use crate::store;
 
-/// Accounts still unverified this long after registering are deleted.
-pub const UNVERIFIED_ACCOUNT_LIFETIME_SECS: f64 = 30.0 * 86_400.0;
-/// Rows changed per transaction, so no job holds a long lock.
-const BATCH: i64 = 500;
 /// How long a claimed tick stays leased without renewal; the runner renews it every third.
 const TICK_LEASE_SECS: f64 = 30.0;
 /// A failed run is tried again this long after (a database blip should not skip a day).
@@ -99,47 +94,14 @@ impl Job {
             Job::CompleteRelations => {
                 crate::services::relations::complete_expired(state, now).await
             }
-            Job::DeleteUnverifiedUsers => delete_unverified_users(state, now).await,
+            Job::DeleteUnverifiedUsers => {
+                crate::services::accounts::delete_never_verified(state, now).await
+            }
             Job::OptimizeSearchIndex => optimize_search_index(state).await,
             Job::RemindMeetings => crate::services::reminders::remind_meetings(state, now).await,
             Job::PurgeExpired => crate::services::housekeeping::purge_expired(state, now).await,
         }
     }
-}
-
-/// Deletes accounts never verified within 30 days, in batches. Their pending requests go with
-/// them, so nothing dangles.
-async fn delete_unverified_users(state: &AppState, now: Timestamp) -> Result<u64> {
-    let cutoff = now - UNVERIFIED_ACCOUNT_LIFETIME_SECS;
-    let mut deleted = 0;
-    loop {
-        let mut work = state.unit_of_work().await?;
-        let accounts = store::users::unverified_before(work.tx(), cutoff, BATCH).await?;
-        let ids: Vec<i64> = accounts.iter().map(|(id, _, _)| *id).collect();
-        if ids.is_empty() {
-            break;
-        }
-        let count = store::users::delete_unverified(work.tx(), &ids).await?;
-        for (id, email, username) in accounts {
-            work.audit(
-                Event::new(None, "account.delete", audit::user(id))
-                    .with(serde_json::json!({"reason": "never_verified"})),
-            );
-            // Their unsent mail and throttling windows go too, as when a member leaves.
-            work.erase(Erasure {
-                user_id: id,
-                email,
-                username,
-            });
-        }
-        work.commit().await?;
-        deleted += count;
-        if (ids.len() as i64) < BATCH {
-            break;
-        }
-    }
-    tracing::info!(deleted, "deleted accounts never verified");
-    Ok(deleted)
 }
 
 /// Merges the directory's search index back into one piece, a bounded step per transaction.

@@ -16,7 +16,7 @@ use crate::outbox::{self, AccountMailPurpose, AccountMailRequest};
 use crate::security::jwt::{self, TokenError, TokenType};
 use crate::security::{random_token, token_hash};
 use crate::services::require_verified_user;
-use crate::state::{AppState, UnitOfWork};
+use crate::state::{AppState, Erasure, UnitOfWork};
 use crate::store::tokens::{EmailTokenPurpose, RefreshUse, TokenUse};
 use crate::store::users::UserRow;
 use crate::store::{self, Constraint, OnConstraint};
@@ -534,4 +534,45 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset) -> Result<Me
     work.commit().await?;
     tracing::info!(user_id, "password reset");
     Ok(messages::PASSWORD_RESET_DONE)
+}
+
+/// Accounts still unverified this long after registering are deleted.
+pub const UNVERIFIED_ACCOUNT_LIFETIME_SECS: f64 = 30.0 * 86_400.0;
+/// Accounts deleted per transaction, so the job holds no long lock.
+const DELETE_BATCH: i64 = 500;
+
+/// The delete-unverified-users job: deletes accounts never verified within 30 days, in
+/// batches, and erases what is kept of them elsewhere, as when a member leaves. Their pending
+/// requests go with them, so nothing dangles.
+pub async fn delete_never_verified(state: &AppState, now: Timestamp) -> Result<u64> {
+    let cutoff = now - UNVERIFIED_ACCOUNT_LIFETIME_SECS;
+    let mut deleted = 0;
+    loop {
+        let mut work = state.unit_of_work().await?;
+        let accounts = store::users::unverified_before(work.tx(), cutoff, DELETE_BATCH).await?;
+        let ids: Vec<i64> = accounts.iter().map(|(id, _, _)| *id).collect();
+        if ids.is_empty() {
+            break;
+        }
+        let count = store::users::delete_unverified(work.tx(), &ids).await?;
+        for (id, email, username) in accounts {
+            work.audit(
+                Event::new(None, "account.delete", audit::user(id))
+                    .with(serde_json::json!({"reason": "never_verified"})),
+            );
+            // Their unsent mail and throttling windows go too, as when a member leaves.
+            work.erase(Erasure {
+                user_id: id,
+                email,
+                username,
+            });
+        }
+        work.commit().await?;
+        deleted += count;
+        if (ids.len() as i64) < DELETE_BATCH {
+            break;
+        }
+    }
+    tracing::info!(deleted, "deleted accounts never verified");
+    Ok(deleted)
 }

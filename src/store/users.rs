@@ -420,9 +420,10 @@ pub async fn list_public(
         // PostgreSQL must plan a search with its term: a common one ("smi") is found fastest
         // by walking the members in id order until the page is full (0.2 ms), a rare one
         // through the trigram index. A prepared statement ends up with one generic plan for
-        // all terms, so the page's ids come from `directory_page` (migration 0006), which
-        // plans their query anew for each call.
-        Db::Postgres(pool) if search.is_some() && !skill_drives => {
+        // all terms, so the page's ids come from `directory_page` (migrations 0006 and 0041),
+        // which plans their query anew for each call. Skill words likewise: a generic plan
+        // walked every member looking for a rare word (2.6 s at 1M members).
+        Db::Postgres(pool) if search.is_some() => {
             sqlx::query_as::<_, PublicUserRow>(sqlx::AssertSqlSafe(format!(
                 "SELECT {PUBLIC_COLUMNS} FROM directory_page($1, $2, $3, $4, $5, $6, $7, $8)
                  AS page (id)
