@@ -2,7 +2,7 @@
 //! chain stays linear across instances), the events waiting to be chained and the anchor
 //! pruning leaves.
 
-use super::{Conn, Db, Tx, in_json_list, json_list, with_conn, with_db, with_tx};
+use super::{Conn, Db, Tx, in_json_list, json_list, values_list, with_conn, with_db, with_tx};
 use crate::domain::audit::{StoredEvent, UnchainedEvent};
 use crate::domain::clock::Timestamp;
 
@@ -55,15 +55,9 @@ pub async fn append(tx: &mut Tx, events: &[StoredEvent]) -> Result<(), sqlx::Err
     // 11 parameters a row; SQLite parses many parameters slowly (see `outbox::enqueue`).
     let rows_per_statement = if tx.is_postgres() { 400 } else { 40 };
     for chunk in events.chunks(rows_per_statement) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES {}",
-            values.join(", ")
+            values_list(chunk.len(), 11)
         );
         with_tx!(tx, |c| {
             let mut query =
@@ -129,16 +123,10 @@ pub async fn stage(tx: &mut Tx, events: &[UnchainedEvent]) -> Result<(), sqlx::E
     // 7 parameters a row; SQLite parses many parameters slowly (see `outbox::enqueue`).
     let rows_per_statement = if tx.is_postgres() { 400 } else { 40 };
     for chunk in events.chunks(rows_per_statement) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p: Vec<String> = (1..=7).map(|k| format!("${}", i * 7 + k)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO audit_pending (at, actor_id, action, subject, request_id, detail, client)
              VALUES {}",
-            values.join(", ")
+            values_list(chunk.len(), 7)
         );
         with_tx!(tx, |c| {
             let mut query =

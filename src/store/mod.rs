@@ -464,6 +464,20 @@ pub fn json_list<T: serde::Serialize>(values: &[T]) -> String {
     serde_json::to_string(values).expect("a list of plain values serializes")
 }
 
+/// The VALUES of a multi-row insert: `rows` rows of `columns` parameters each, numbered from
+/// `$1` row by row: `($1, $2), ($3, $4)`.
+pub fn values_list(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let parameters: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", parameters.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A comma-separated list of ids for `IN (...)`. Ids are integers that came from the database,
 /// so formatting them into SQL cannot inject anything.
 pub fn id_list(ids: &[i64]) -> String {
@@ -472,6 +486,12 @@ pub fn id_list(ids: &[i64]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn values_list_numbers_parameters_row_by_row() {
+        assert_eq!(super::values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::values_list(1, 1), "($1)");
+    }
+
     /// See [`super::limit_offset`]: a bound limit has each execution parsed and planned anew.
     /// Every file of the store is read, so a new one is checked too; comments may name the rule.
     #[test]

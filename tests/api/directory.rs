@@ -13,6 +13,13 @@ fn usernames(list: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The usernames `GET /users?<query>` lists for the holder of `token`.
+async fn listed(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let (status, list) = app.get(&format!("/users?{query}"), Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    usernames(&list)
+}
+
 async fn the_directory_finds_substrings_of_names_and_usernames_in_any_case(kind: DbKind) {
     let app = TestApp::spawn(kind).await;
     let me = app.user("searcher", json!({})).await;
@@ -28,16 +35,7 @@ async fn the_directory_finds_substrings_of_names_and_usernames_in_any_case(kind:
     .await;
     app.register("pending_ada", json!({"name": "Unverified Person"}))
         .await;
-    let search = |query: &str| {
-        let path = format!("/users?{query}");
-        let token = me.token.clone();
-        let app = &app;
-        async move {
-            let (status, list) = app.get(&path, Some(&token)).await;
-            assert_eq!(status, StatusCode::OK, "{list}");
-            usernames(&list)
-        }
-    };
+    let search = |query: &'static str| listed(&app, &me.token, query);
     assert_eq!(search("search=LOVE").await, vec!["ada_lovelace"]);
     assert_eq!(
         search("search=ada").await,
@@ -242,16 +240,7 @@ async fn the_skills_filter_finds_members_with_each_word_asked_for(kind: DbKind) 
     };
     skills(&ada, "Rust, C++ and Machine Learning").await;
     skills(&grace, "COBOL; compilers").await;
-    let search = |query: &str| {
-        let path = format!("/users?{query}");
-        let token = me.token.clone();
-        let app = &app;
-        async move {
-            let (status, list) = app.get(&path, Some(&token)).await;
-            assert_eq!(status, StatusCode::OK, "{list}");
-            usernames(&list)
-        }
-    };
+    let search = |query: &'static str| listed(&app, &me.token, query);
     assert_eq!(search("skills=RUST").await, vec!["ada_lovelace"]);
     assert_eq!(search("skills=c%2B%2B").await, vec!["ada_lovelace"]);
     assert_eq!(
