@@ -29,11 +29,6 @@ use crate::security::{constant_time_eq, random_token};
 use crate::services::{admin, console, sessions};
 use crate::state::AppState;
 
-/// The console's policy: nothing but this server's stylesheet; no script at all, no framing,
-/// forms post back here only.
-const CONSOLE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(overview))
@@ -58,23 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/jobs", get(jobs))
         .route("/console/audit", get(audit_trail))
         .route("/console/jobs/{name}/run", post(run_job))
-        .layer(middleware::map_response(console_headers))
-}
-
-/// Console answers are private: never cached, no referrer beyond this site, and the strict
-/// policy above.
-async fn console_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONSOLE_POLICY),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
+        .layer(middleware::map_response(session::session_page_headers))
 }
 
 /// The success notices a page may show after a redirect (`?notice=CODE`): only these, so a
@@ -93,8 +72,7 @@ const NOTICES: &[Message] = &[
 ];
 
 fn notice(query: &QueryParams) -> Option<&'static str> {
-    let code = query.0.get("notice")?;
-    NOTICES.iter().find(|m| m.code == code).map(|m| m.text)
+    session::notice(query, NOTICES)
 }
 
 /// What every console page shows besides its own content.
@@ -125,13 +103,8 @@ fn render<T: Serialize>(
         notice,
         page,
     };
-    let html = super::pages::render(template, to_value(&frame));
+    let html = super::pages::render(template, super::pages::to_value(&frame));
     (StatusCode::OK, Html(html)).into_response()
-}
-
-/// Anything serializable, for a template.
-fn to_value<T: Serialize>(value: &T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
 }
 
 /// A refusal or failure shown in the console's frame, with a link back.

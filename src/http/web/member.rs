@@ -33,11 +33,6 @@ use crate::services::sessions::{self, Session};
 use crate::services::{accounts, meetings, relations, substitutes, tasks, users};
 use crate::state::AppState;
 
-/// The member app's policy: this server's stylesheet, no script at all, no framing, forms
-/// post back here only.
-const MEMBER_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 /// How many members a directory page lists.
 const DIRECTORY_PAGE: i64 = 20;
 
@@ -81,22 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/meetings/{id}/calendar.ics", get(meeting_calendar))
         .route("/app/invitations", get(invitations_page))
         .route("/app/invitations/{id}/answer", post(answer_invitation))
-        .layer(middleware::map_response(member_headers))
-}
-
-/// Member pages are private: never cached, no referrer beyond this site, the strict policy.
-async fn member_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(MEMBER_POLICY),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
+        .layer(middleware::map_response(session::session_page_headers))
 }
 
 /// The success notices a page may show after a redirect (`?notice=CODE`): only these, so a
@@ -134,8 +114,7 @@ const NOTICES: &[Message] = &[
 ];
 
 fn notice(query: &QueryParams) -> Option<&'static str> {
-    let code = query.0.get("notice")?;
-    NOTICES.iter().find(|m| m.code == code).map(|m| m.text)
+    session::notice(query, NOTICES)
 }
 
 /// What every member page shows besides its own content.
@@ -174,12 +153,8 @@ async fn render<T: Serialize>(
         zone: &zone,
         page,
     };
-    let html = super::pages::render(template, to_value(&frame));
+    let html = super::pages::render(template, super::pages::to_value(&frame));
     (StatusCode::OK, Html(html)).into_response()
-}
-
-fn to_value<T: Serialize>(value: &T) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(value))
 }
 
 /// A refusal or failure shown in the app's frame, with a link back. The message is the one the
@@ -240,7 +215,7 @@ fn anonymous_form(
     let csrf = random_token();
     let mut context = context;
     context["csrf"] = json!(csrf);
-    let html = super::pages::render(template, to_value(&context));
+    let html = super::pages::render(template, super::pages::to_value(&context));
     let mut response = (status, Html(html)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -196,6 +196,11 @@ pub fn render(name: &str, context: minijinja::Value) -> String {
         })
 }
 
+/// Anything serializable, as a template's context.
+pub fn to_value<T: serde::Serialize>(value: &T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

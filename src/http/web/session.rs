@@ -8,11 +8,42 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::domain::messages;
+use crate::domain::messages::{self, Message};
 use crate::domain::sessions::{ABSOLUTE_TIMEOUT_SECS, Audience};
 use crate::error::Error;
 use crate::services::sessions::{self, Session};
 use crate::state::AppState;
+
+/// The policy of the console's and the member app's pages: nothing but this server's
+/// stylesheet and images; no script at all, no framing, forms post back here only.
+const SESSION_PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The headers of every console and member page (a response layer): private, never cached,
+/// no referrer beyond this site, the strict policy.
+pub async fn session_page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SESSION_PAGE_POLICY),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// The text of the success notice a page was redirected with (`?notice=CODE`), if its code is
+/// one of `allowed`: a link cannot make a page say anything else.
+pub fn notice(
+    query: &crate::http::extract::QueryParams,
+    allowed: &[Message],
+) -> Option<&'static str> {
+    let code = query.0.get("notice")?;
+    allowed.iter().find(|m| m.code == code).map(|m| m.text)
+}
 
 /// Where a session's cookie lives.
 #[derive(Debug, Clone, Copy)]
