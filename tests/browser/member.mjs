@@ -202,6 +202,8 @@ async function main() {
   }
   await mentee.page.goto(relationUrl);
   await shot(mentee.page, 'relation-360');
+  await mentee.page.goto(`${BASE}/app/members?skills=rust`);
+  await shot(mentee.page, 'directory-360');
 
   // Everyone signs out; the app is then closed to them.
   for (const who of [mentor, mentee, standin]) {
@@ -221,8 +223,10 @@ async function main() {
   await press(page, 'Send me a reset link');
   await expectText(page, 'If an account with that e-mail exists');
   const reset = await mailLink('theo_mentee@example.com', /http:\/\/[^\s"<>]+\/user\/reset_password\/[A-Za-z0-9_-]+/);
+  await page.setViewportSize({ width: 1280, height: 900 });
   await page.goto(reset);
   await page.getByLabel(/New password/).fill('a-brand-new-pass-2');
+  await shot(page, 'reset-password');
   await press(page, 'Set my new password');
   await expectText(page, 'Your password has been reset');
   await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Sign in' }).click()]);
